@@ -1,0 +1,75 @@
+import jwt from '@fastify/jwt';
+import { ErrorCode, UserId } from '@parking-realtime/protocol';
+import { HttpError } from '@parking-realtime/server';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Compile } from 'typebox/compile';
+import type { AuthTokenConfig } from './config.js';
+
+/** JWTs larger than this are refused before any parsing. */
+const MAX_JWT_LENGTH = 8192;
+
+const userIdValidator = Compile(UserId);
+
+/** fast-jwt's error codes, as the codes our clients see. */
+const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
+  FAST_JWT_EXPIRED: [ErrorCode.authExpired, 'The token has expired'],
+  FAST_JWT_INACTIVE: [ErrorCode.authExpired, 'The token is not valid yet'],
+  FAST_JWT_MALFORMED: [ErrorCode.authMalformed, 'The token is malformed'],
+  FAST_JWT_INVALID_TYPE: [ErrorCode.authMalformed, 'The token is malformed'],
+  FAST_JWT_INVALID_PAYLOAD: [ErrorCode.authMalformed, 'The token is malformed'],
+  FAST_JWT_INVALID_SIGNATURE: [ErrorCode.authInvalidSignature, 'The token signature is invalid'],
+  FAST_JWT_MISSING_SIGNATURE: [ErrorCode.authInvalidSignature, 'The token is not signed'],
+  FAST_JWT_INVALID_ALGORITHM: [ErrorCode.authInvalidSignature, 'The token algorithm is not accepted'],
+  FAST_JWT_INVALID_KEY: [ErrorCode.authInvalidSignature, 'The token signature is invalid'],
+  FAST_JWT_INVALID_CLAIM_TYPE: [ErrorCode.authMalformed, 'The token has an invalid claim'],
+  FAST_JWT_INVALID_CLAIM_VALUE: [ErrorCode.authMalformed, 'The token has an invalid claim'],
+};
+
+/** Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an algorithm swap never verifies. */
+export async function registerJwt(app: FastifyInstance, config: AuthTokenConfig['jwt']): Promise<void> {
+  await app.register(jwt, {
+    // This service never signs: for RS256/ES256 it holds only the public key.
+    secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
+    verify: { algorithms: [config.algorithm], clockTolerance: config.clockSkewSeconds * 1000 },
+  });
+}
+
+/** The bearer token of a request, or a 401 that says what is wrong with the header. */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (!header) throw new HttpError(401, ErrorCode.authMissing, 'Authorization header missing');
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+  if (!match) throw new HttpError(401, ErrorCode.authMalformed, 'Authorization must be "Bearer <token>"');
+  const token = match[1]!;
+  if (token.length > MAX_JWT_LENGTH) throw new HttpError(401, ErrorCode.authMalformed, 'The token is too large');
+  return token;
+}
+
+/** Verifies the request's JWT: signature, algorithm, exp/nbf (with skew). */
+export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Record<string, unknown> {
+  const token = bearerToken(request);
+  try {
+    const payload = app.jwt.verify<object>(token) as unknown;
+    if (typeof payload !== 'object' || payload === null) throw new HttpError(401, ErrorCode.authMalformed, 'The token is malformed');
+    return payload as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    const known = VERIFY_ERRORS[(err as { code?: string }).code ?? ''];
+    throw new HttpError(401, known?.[0] ?? ErrorCode.authMalformed, known?.[1] ?? 'The token could not be verified');
+  }
+}
+
+/**
+ * The user id of a verified SimpleJWT-style access token. Refresh tokens (and
+ * tokens without `token_type: "access"`) are refused.
+ */
+export function userIdFromClaims(claims: Record<string, unknown>, userClaim: string): string {
+  if (claims.token_type !== 'access') {
+    throw new HttpError(401, ErrorCode.authWrongTokenType, 'Only access tokens are accepted');
+  }
+  const userId = claims[userClaim] ?? claims.sub;
+  if (!userIdValidator.Check(userId)) {
+    throw new HttpError(401, ErrorCode.authInvalidClaims, `The token has no valid ${userClaim} claim`);
+  }
+  return String(userId);
+}

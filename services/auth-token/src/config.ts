@@ -1,0 +1,76 @@
+import {
+  commonEnv,
+  ConfigError,
+  loadEnv,
+  port,
+  redisUrlFrom,
+  requireSecret,
+  SecretSchema,
+} from '@parking-realtime/server';
+import { Type } from 'typebox';
+
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** Every variable auth-token reads; the README lists them with these defaults. */
+export const authTokenEnv = {
+  ...commonEnv,
+  /** Default 8001. */
+  PORT: port(8001),
+  /** HS256 key shared with the main application (SimpleJWT's SIGNING_KEY). Dev default outside production. */
+  JWT_SECRET: SecretSchema,
+  /** Pinned algorithm. Default HS256; RS256/ES256 need JWT_PUBLIC_KEY. */
+  JWT_ALGORITHM: Type.Union(JWT_ALGORITHMS.map((a) => Type.Literal(a)), { default: 'HS256' }),
+  /** PEM public key for RS256/ES256. */
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** Claim holding the user id. Default user_id (SimpleJWT), falling back to sub. */
+  JWT_USER_CLAIM: Type.String({ default: 'user_id', minLength: 1 }),
+  /** Allowed clock skew for exp/nbf. Default 5 s. */
+  JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
+  /** Lifetime of a WebSocket token. Default 1800 s. */
+  WS_TOKEN_TTL_SECONDS: Type.Integer({ default: 1800, minimum: 10, maximum: 86_400 }),
+};
+
+export interface AuthTokenConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  redisUrl: string;
+  jwt: {
+    algorithm: JwtAlgorithm;
+    /** HS256 secret, or PEM public key. */
+    key: string;
+    userClaim: string;
+    clockSkewSeconds: number;
+    usingDevSecret: boolean;
+  };
+  wsTokenTtlSeconds: number;
+}
+
+export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthTokenConfig {
+  const e = loadEnv(authTokenEnv, env);
+  let key: string;
+  let usingDevSecret = false;
+  if (e.JWT_ALGORITHM === 'HS256') {
+    const s = requireSecret('JWT_SECRET', e.JWT_SECRET, e.NODE_ENV);
+    key = s.secret;
+    usingDevSecret = s.isDevDefault;
+  } else {
+    if (!e.JWT_PUBLIC_KEY) throw new ConfigError(`Invalid environment: JWT_PUBLIC_KEY is required when JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
+    key = e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: redisUrlFrom(e),
+    jwt: {
+      algorithm: e.JWT_ALGORITHM as JwtAlgorithm,
+      key,
+      userClaim: e.JWT_USER_CLAIM,
+      clockSkewSeconds: e.JWT_CLOCK_SKEW_SECONDS,
+      usingDevSecret,
+    },
+    wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
+  };
+}

@@ -1,0 +1,10 @@
+import { createRedis, runService } from '@parking-realtime/server';
+import { buildAuthTokenApp } from './app.js';
+import { loadAuthTokenConfig } from './config.js';
+
+await runService('auth-token', loadAuthTokenConfig, async (config) => {
+  const redis = createRedis(config.redisUrl, { name: 'auth-token' });
+  const app = await buildAuthTokenApp(config, { redis });
+  if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');
+  return { app, close: async () => void redis.disconnect() };
+});

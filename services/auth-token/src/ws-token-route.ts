@@ -1,0 +1,19 @@
+import { WsTokenResponse } from '@parking-realtime/protocol';
+import type { TokenStore } from '@parking-realtime/server';
+import type { FastifyInstance } from 'fastify';
+import { userIdFromClaims, verifyJwt } from './app-jwt.js';
+
+/** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out. */
+export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim: string): void {
+  app.get(
+    '/api/user/ws-token/',
+    { schema: { response: { 200: WsTokenResponse } } },
+    async (request, reply) => {
+      const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
+      const { token, expiresIn } = await tokens.issue(userId);
+      request.log.info({ userId }, 'ws token issued');
+      reply.header('cache-control', 'no-store');
+      return { ws_token: token, expires_in: expiresIn };
+    },
+  );
+}

@@ -1,0 +1,33 @@
+import { ConfigError, DEV_SECRETS } from '@parking-realtime/server';
+import t from 'tap';
+import { loadAuthTokenConfig } from '../src/config.js';
+
+t.test('defaults: port 8001, TTL 1800, user_id claim, HS256, dev secret outside production', async (t) => {
+  const c = loadAuthTokenConfig({});
+  t.equal(c.port, 8001);
+  t.equal(c.wsTokenTtlSeconds, 1800);
+  t.equal(c.jwt.userClaim, 'user_id');
+  t.equal(c.jwt.algorithm, 'HS256');
+  t.equal(c.jwt.usingDevSecret, true);
+  t.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+});
+
+t.test('REDIS_HOST/REDIS_PORT as in the original guide; REDIS_URL wins', async (t) => {
+  t.equal(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_PORT: '6380' }).redisUrl, 'redis://redis:6380');
+  t.equal(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_URL: 'redis://other:1' }).redisUrl, 'redis://other:1');
+});
+
+t.test('a bad variable stops start-up with a message naming it', async (t) => {
+  t.throws(() => loadAuthTokenConfig({ PORT: 'eighty' }), { name: 'ConfigError', message: /PORT/ });
+  t.throws(() => loadAuthTokenConfig({ WS_TOKEN_TTL_SECONDS: '-5' }), /WS_TOKEN_TTL_SECONDS/);
+  t.throws(() => loadAuthTokenConfig({ JWT_ALGORITHM: 'none' }), /JWT_ALGORITHM/);
+  t.throws(() => loadAuthTokenConfig({ REDIS_URL: 'http://x' }), /REDIS_URL/);
+  t.throws(() => loadAuthTokenConfig({ JWT_SECRET: 'short' }), /JWT_SECRET/);
+  t.throws(() => loadAuthTokenConfig({ JWT_ALGORITHM: 'RS256' }), /JWT_PUBLIC_KEY/);
+});
+
+t.test('production refuses a missing or development secret', async (t) => {
+  t.throws(() => loadAuthTokenConfig({ NODE_ENV: 'production' }), ConfigError);
+  t.throws(() => loadAuthTokenConfig({ NODE_ENV: 'production', JWT_SECRET: DEV_SECRETS.JWT_SECRET }), /development default/);
+  t.equal(loadAuthTokenConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwt.usingDevSecret, false);
+});

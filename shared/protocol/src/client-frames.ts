@@ -1,0 +1,35 @@
+import { type Static, Type } from 'typebox';
+import { NotificationTypeSchema } from './notification-types.js';
+
+const NotificationTypes = Type.Array(NotificationTypeSchema, { minItems: 1, maxItems: 16 });
+
+/** `{"type":"subscribe","notification_types":[...],"last_id"?:"..."}` */
+export const SubscribeFrame = Type.Object(
+  {
+    type: Type.Literal('subscribe'),
+    notification_types: NotificationTypes,
+    last_id: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+/** `{"type":"unsubscribe","notification_types":[...]}` */
+export const UnsubscribeFrame = Type.Object(
+  {
+    type: Type.Literal('unsubscribe'),
+    notification_types: NotificationTypes,
+  },
+  { additionalProperties: false },
+);
+
+/** `{"type":"ping"}`: answered with `pong`, for application-level liveness checks. */
+export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PingFrame]);
+
+export type SubscribeFrame = Static<typeof SubscribeFrame>;
+export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>;
+export type PingFrame = Static<typeof PingFrame>;
+export type ClientFrame = Static<typeof ClientFrame>;
+
+export const CLIENT_FRAME_TYPES = ['subscribe', 'unsubscribe', 'ping'] as const;

@@ -1,0 +1,32 @@
+/**
+ * Machine-readable error codes, shared by HTTP error bodies and WebSocket
+ * `error` frames. Clients and tests match on these, never on message text.
+ */
+export const ErrorCode = {
+  // JWT / token endpoint
+  authMissing: 'auth_missing',
+  authMalformed: 'auth_malformed',
+  authExpired: 'auth_expired',
+  authInvalidSignature: 'auth_invalid_signature',
+  authInvalidClaims: 'auth_invalid_claims',
+  authWrongTokenType: 'auth_wrong_token_type',
+  authForbidden: 'auth_forbidden',
+  // WebSocket upgrade
+  wsTokenMissing: 'ws_token_missing',
+  wsTokenInvalid: 'ws_token_invalid',
+  // WebSocket frames (recoverable: the socket stays open)
+  malformedJson: 'malformed_json',
+  unknownMessageType: 'unknown_message_type',
+  unknownNotificationType: 'unknown_notification_type',
+  invalidFrame: 'invalid_frame',
+  frameTooLarge: 'frame_too_large',
+  binaryFrame: 'binary_frame',
+  // Events
+  invalidEvent: 'invalid_event',
+  redisUnavailable: 'redis_unavailable',
+  // Generic
+  notFound: 'not_found',
+  internal: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

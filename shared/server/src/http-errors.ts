@@ -1,0 +1,65 @@
+import { type ErrorBody, ErrorCode, type FieldError } from '@parking-realtime/protocol';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { toFieldErrors } from './field-errors.js';
+
+/** An error meant for the client: a status, a stable code and a human message. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+/** Fastify's own client errors, under our codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The error code a schema validation failure on this route answers with. Default `invalid_request`. */
+    validationErrorCode?: string;
+  }
+}
+
+/**
+ * Every error leaves as `{code, message, errors?}`: HttpErrors as they are,
+ * schema failures as 400 with field errors, Fastify's client errors under our
+ * codes, and anything else as a 500 that reveals nothing.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    let status: number;
+    let body: ErrorBody;
+    if (err instanceof HttpError) {
+      status = err.statusCode;
+      body = { code: err.code, message: err.message, ...(err.errors ? { errors: err.errors } : {}) };
+    } else if (err.validation) {
+      status = 400;
+      const errors = toFieldErrors(err.validation);
+      const code = request.routeOptions.config.validationErrorCode ?? 'invalid_request';
+      body = { code, message: `Invalid ${err.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors };
+    } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      status = err.statusCode;
+      body = { code: FASTIFY_CODES[err.code] ?? 'bad_request', message: err.message };
+    } else {
+      request.log.error({ err }, 'unhandled error');
+      status = 500;
+      body = { code: ErrorCode.internal, message: 'Internal error' };
+    }
+    if (status >= 400 && status < 500) request.log.info({ code: body.code, status }, 'request refused');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: ErrorCode.notFound, message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+  );
+}

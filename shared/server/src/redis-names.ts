@@ -1,0 +1,45 @@
+/**
+ * Every Redis key, channel and stream name, built here and nowhere else.
+ * Hash tags (`{...}`) keep a user's channels and history in one Redis Cluster
+ * slot, and likewise a notification type's broadcast channel and history.
+ */
+import type { NotificationType } from '@parking-realtime/protocol';
+
+/** A live WebSocket token: `ws_token_<sha256 hex of the token>` → `{user_id, issued_at}`, with TTL. */
+export function wsTokenKey(tokenSha256Hex: string): string {
+  return `ws_token_${tokenSha256Hex}`;
+}
+
+/** Pub/sub channel for notifications of one type targeted at one user. */
+export function userChannel(userId: string, type: NotificationType): string {
+  return `pr:{u:${userId}}:${type}`;
+}
+
+/** Pub/sub channel for broadcast notifications of one type. */
+export function broadcastChannel(type: NotificationType): string {
+  return `pr:{t:${type}}:all`;
+}
+
+/** Stream of the recent notifications targeted at one user (all types). */
+export function userHistoryKey(userId: string): string {
+  return `pr:{u:${userId}}:history`;
+}
+
+/** Stream of the recent broadcast notifications of one type. */
+export function broadcastHistoryKey(type: NotificationType): string {
+  return `pr:{t:${type}}:history`;
+}
+
+/** Marks an event id as published, for the dedupe window. */
+export function publishedEventKey(eventId: string): string {
+  return `pr:published:{${eventId}}`;
+}
+
+/** The last notification id handed out; makes ids strictly increasing across all streams. */
+export const NOTIFICATION_CLOCK_KEY = 'pr:notification-clock';
+
+/** BullMQ key prefix; the hash tag keeps every key of a queue in one slot, as BullMQ requires on a cluster. */
+export const QUEUE_PREFIX = '{pr}';
+
+/** Default BullMQ queue name (`QUEUE_NAME`). */
+export const DEFAULT_QUEUE_NAME = 'notifications';

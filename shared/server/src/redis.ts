@@ -1,0 +1,55 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './logger.js';
+
+export interface RedisConnectionOptions {
+  /** Name shown in CLIENT LIST and logs. */
+  name: string;
+  logger?: Logger;
+  /**
+   * Fail commands at once while disconnected instead of queueing them.
+   * Producers want this so a caller learns of an outage now (and can answer 503).
+   */
+  failFast?: boolean;
+  /** Required by BullMQ workers, whose blocking commands must not time out. */
+  maxRetriesPerRequest?: number | null;
+}
+
+/** A Redis connection that reconnects forever with capped backoff and logs its state changes. */
+export function createRedis(url: string, options: RedisConnectionOptions): Redis {
+  const redisOptions: RedisOptions = {
+    connectionName: options.name,
+    enableOfflineQueue: !options.failFast,
+    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 3 : options.maxRetriesPerRequest,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    lazyConnect: false,
+  };
+  const redis = new Redis(url, redisOptions);
+  const log = options.logger?.child({ redis: options.name });
+  if (log) {
+    redis.on('ready', () => log.info('redis ready'));
+    redis.on('reconnecting', (delay: number) => log.warn({ delay }, 'redis reconnecting'));
+    redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis error'));
+  } else {
+    // An 'error' without a listener would crash the process; the retry strategy handles it.
+    redis.on('error', () => {});
+  }
+  return redis;
+}
+
+/** Resolves once the connection is ready, or rejects after `timeoutMs`. */
+export async function waitUntilReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}
+
+export type { Redis };

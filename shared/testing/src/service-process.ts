@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export type ServiceName = 'auth-token' | 'notifier' | 'event-ingest';
+
+export interface ServiceProcess {
+  name: ServiceName;
+  url: string;
+  port: number;
+  pid: number;
+  /** Every JSON log line the service printed so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Raw output, for assertions that nothing secret was printed. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Runs a service from its TypeScript source as a separate process, with PORT=0,
+ * and resolves once it logs the address it listens on.
+ */
+export function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--conditions=pr-source', '--import', 'tsx', `services/${name}/src/main.ts`],
+    {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let raw = '';
+  let buffered = '';
+  const logs: Array<Record<string, unknown>> = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const stopOnExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${raw}`)), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      raw += chunk.toString();
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      raw += text;
+      buffered += text;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        logs.push(entry);
+        const match = typeof entry.msg === 'string' && /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(entry.msg);
+        if (match) {
+          clearTimeout(timer);
+          resolve({
+            name,
+            url: match[1]!,
+            port: Number(match[2]),
+            pid: child.pid ?? 0,
+            logs,
+            output: () => raw,
+            exited,
+            kill: async (signal = 'SIGTERM') => {
+              if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+              await exited;
+              process.off('exit', stopOnExit);
+            },
+          });
+        }
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${raw}`));
+    });
+  });
+}
