@@ -1,7 +1,6 @@
-import { healthRoutes, installErrorHandler, loggerOptions, type Redis, TokenStore } from '@parking-realtime/server';
+import { healthRoutes, installErrorHandler, loggerOptions, type Redis, registerJwt, TokenStore } from '@parking-realtime/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { registerJwt } from './app-jwt.js';
 import type { AuthTokenConfig } from './config.js';
 import { wsTokenRoute } from './ws-token-route.js';
 

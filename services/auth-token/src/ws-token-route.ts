@@ -1,7 +1,7 @@
 import { WsTokenResponse } from '@parking-realtime/protocol';
-import type { TokenStore } from '@parking-realtime/server';
+import { type TokenStore, verifyJwt } from '@parking-realtime/server';
 import type { FastifyInstance } from 'fastify';
-import { userIdFromClaims, verifyJwt } from './app-jwt.js';
+import { userIdFromClaims } from './access-token-claims.js';
 
 /** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out. */
 export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim: string): void {

@@ -5,10 +5,9 @@ export const NOTIFICATION_TYPES = ['reservation', 'parking_lot'] as const;
 
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const NotificationTypeSchema = Type.Union(
-  NOTIFICATION_TYPES.map((t) => Type.Literal(t)),
-  { description: 'A known notification type' },
-);
+export const NotificationTypeSchema = Type.Union([Type.Literal('reservation'), Type.Literal('parking_lot')], {
+  description: 'A known notification type',
+});
 
 export function isNotificationType(value: unknown): value is NotificationType {
   return (NOTIFICATION_TYPES as readonly unknown[]).includes(value);

@@ -10,3 +10,4 @@ export * from './field-errors.js';
 export * from './http-errors.js';
 export * from './health-routes.js';
 export * from './run-service.js';
+export * from './jwt-auth.js';

@@ -1,14 +1,17 @@
 import jwt from '@fastify/jwt';
-import { ErrorCode, UserId } from '@parking-realtime/protocol';
-import { HttpError } from '@parking-realtime/server';
+import { ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Compile } from 'typebox/compile';
-import type { AuthTokenConfig } from './config.js';
+import { HttpError } from './http-errors.js';
+
+export interface JwtVerification {
+  algorithm: 'HS256' | 'RS256' | 'ES256';
+  /** HS256 secret, or PEM public key. */
+  key: string;
+  clockSkewSeconds: number;
+}
 
 /** JWTs larger than this are refused before any parsing. */
 const MAX_JWT_LENGTH = 8192;
-
-const userIdValidator = Compile(UserId);
 
 /** fast-jwt's error codes, as the codes our clients see. */
 const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
@@ -26,7 +29,7 @@ const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
 };
 
 /** Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an algorithm swap never verifies. */
-export async function registerJwt(app: FastifyInstance, config: AuthTokenConfig['jwt']): Promise<void> {
+export async function registerJwt(app: FastifyInstance, config: JwtVerification): Promise<void> {
   await app.register(jwt, {
     // This service never signs: for RS256/ES256 it holds only the public key.
     secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
@@ -57,19 +60,4 @@ export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Record
     const known = VERIFY_ERRORS[(err as { code?: string }).code ?? ''];
     throw new HttpError(401, known?.[0] ?? ErrorCode.authMalformed, known?.[1] ?? 'The token could not be verified');
   }
-}
-
-/**
- * The user id of a verified SimpleJWT-style access token. Refresh tokens (and
- * tokens without `token_type: "access"`) are refused.
- */
-export function userIdFromClaims(claims: Record<string, unknown>, userClaim: string): string {
-  if (claims.token_type !== 'access') {
-    throw new HttpError(401, ErrorCode.authWrongTokenType, 'Only access tokens are accepted');
-  }
-  const userId = claims[userClaim] ?? claims.sub;
-  if (!userIdValidator.Check(userId)) {
-    throw new HttpError(401, ErrorCode.authInvalidClaims, `The token has no valid ${userClaim} claim`);
-  }
-  return String(userId);
 }

@@ -1,0 +1,67 @@
+import {
+  commonEnv,
+  DEFAULT_DEDUPE_TTL_SECONDS,
+  DEFAULT_QUEUE_NAME,
+  loadEnv,
+  port,
+  redisUrlFrom,
+  requireSecret,
+  SecretSchema,
+} from '@parking-realtime/server';
+import { Type } from 'typebox';
+
+/** Every variable event-ingest reads; the README lists them with these defaults. */
+export const eventIngestEnv = {
+  ...commonEnv,
+  /** Default 8003. */
+  PORT: port(8003),
+  /** HS256 key for service JWTs on POST /api/events/ (claim `scope` ∋ events:publish). Dev default outside production. */
+  SERVICE_JWT_SECRET: SecretSchema,
+  /** Allowed clock skew for exp/nbf of service JWTs. Default 5 s. */
+  JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
+  /** BullMQ queue name. Default notifications. */
+  QUEUE_NAME: Type.String({ default: DEFAULT_QUEUE_NAME, pattern: '^[A-Za-z0-9_-]+$' }),
+  /** An event id seen again within this window is delivered once. Default 86400 s. */
+  DEDUPE_TTL_SECONDS: Type.Integer({ default: DEFAULT_DEDUPE_TTL_SECONDS, minimum: 60 }),
+  /** Jobs the worker processes at once. Default 16; 0 runs the HTTP side only. */
+  WORKER_CONCURRENCY: Type.Integer({ default: 16, minimum: 0, maximum: 1000 }),
+  /** Entries kept per history stream. Default 100. */
+  HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 100_000 }),
+  /** Largest POST /api/events/ body. Default 65536 bytes. */
+  EVENTS_BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
+};
+
+export interface EventIngestConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  redisUrl: string;
+  serviceJwt: { algorithm: 'HS256'; key: string; clockSkewSeconds: number; usingDevSecret: boolean };
+  queueName: string;
+  dedupeTtlSeconds: number;
+  workerConcurrency: number;
+  historyMaxLength: number;
+  bodyLimitBytes: number;
+}
+
+export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): EventIngestConfig {
+  const e = loadEnv(eventIngestEnv, env);
+  const secret = requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: redisUrlFrom(e),
+    serviceJwt: {
+      algorithm: 'HS256',
+      key: secret.secret,
+      clockSkewSeconds: e.JWT_CLOCK_SKEW_SECONDS,
+      usingDevSecret: secret.isDevDefault,
+    },
+    queueName: e.QUEUE_NAME,
+    dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    historyMaxLength: e.HISTORY_MAX_LENGTH,
+    bodyLimitBytes: e.EVENTS_BODY_LIMIT_BYTES,
+  };
+}

@@ -1,0 +1,47 @@
+import { ErrorCode, EventAccepted, NotificationEvent } from '@parking-realtime/protocol';
+import { HttpError, type NotificationProducer, verifyJwt } from '@parking-realtime/server';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+export const PUBLISH_SCOPE = 'events:publish';
+
+/** The service JWT must carry `events:publish` in `scope` (a space-separated string, or an array). */
+function requirePublishScope(app: FastifyInstance) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const claims = verifyJwt(app, request);
+    const scope = claims.scope;
+    const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
+    if (!scopes.includes(PUBLISH_SCOPE)) {
+      throw new HttpError(403, ErrorCode.authForbidden, `The token lacks the ${PUBLISH_SCOPE} scope`);
+    }
+  };
+}
+
+/**
+ * `POST /api/events/`: 202 only once the job is stored in Redis; 400 with
+ * field errors; 401/403 for auth; 503 while Redis is unreachable.
+ */
+export function eventsRoute(app: FastifyInstance, producer: NotificationProducer): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
+    '/api/events/',
+    {
+      schema: { body: NotificationEvent, response: { 202: EventAccepted } },
+      validatorCompiler: TypeBoxValidatorCompiler,
+      config: { validationErrorCode: ErrorCode.invalidEvent },
+      // Auth comes before validation: an unauthenticated caller learns nothing about the schema.
+      preValidation: requirePublishScope(app),
+    },
+    async (request, reply) => {
+      let id: string;
+      try {
+        ({ id } = await producer.send(request.body));
+      } catch (err) {
+        request.log.warn({ err: { message: (err as Error).message } }, 'event not stored');
+        throw new HttpError(503, ErrorCode.redisUnavailable, 'The event could not be stored; try again');
+      }
+      request.log.info({ eventId: id, type: request.body.type }, 'event accepted');
+      return reply.code(202).send({ id });
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import { createRedis, runService } from '@parking-realtime/server';
+import { buildEventIngestApp } from './app.js';
+import { loadEventIngestConfig } from './config.js';
+import { NotificationPublisher } from './notification-publisher.js';
+import { startNotificationWorker } from './notification-worker.js';
+
+await runService('event-ingest', loadEventIngestConfig, async (config) => {
+  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true });
+  const { app } = await buildEventIngestApp(config, { redis });
+  if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
+
+  let workerRedis: ReturnType<typeof createRedis> | undefined;
+  let publisherRedis: ReturnType<typeof createRedis> | undefined;
+  let worker: ReturnType<typeof startNotificationWorker> | undefined;
+  if (config.workerConcurrency > 0) {
+    workerRedis = createRedis(config.redisUrl, { name: 'event-ingest-worker', maxRetriesPerRequest: null });
+    publisherRedis = createRedis(config.redisUrl, { name: 'event-ingest-publisher' });
+    worker = startNotificationWorker({
+      queueName: config.queueName,
+      concurrency: config.workerConcurrency,
+      connection: workerRedis,
+      publisher: new NotificationPublisher(publisherRedis, config),
+      log: app.log,
+    });
+  }
+  return {
+    app,
+    close: async () => {
+      // Finishes the jobs in hand before closing.
+      await worker?.close();
+      workerRedis?.disconnect();
+      publisherRedis?.disconnect();
+      redis.disconnect();
+    },
+  };
+});

@@ -1,0 +1,58 @@
+import { type AcceptedEvent, QueuedEvent } from '@parking-realtime/protocol';
+import { QUEUE_PREFIX, type Redis, toFieldErrors } from '@parking-realtime/server';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
+import { Compile } from 'typebox/compile';
+import type { NotificationPublisher } from './notification-publisher.js';
+
+const queuedEvent = Compile(QueuedEvent);
+
+export interface WorkerOptions {
+  queueName: string;
+  concurrency: number;
+  /** A connection for BullMQ's blocking commands (maxRetriesPerRequest: null). */
+  connection: Redis;
+  publisher: NotificationPublisher;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * The event as the worker trusts it. A job put on the queue by hand is held to
+ * the same schema as an HTTP body; one that fails can never succeed, so it is
+ * not retried.
+ */
+export function acceptedEventOf(job: Job): AcceptedEvent {
+  if (!queuedEvent.Check(job.data)) {
+    const detail = toFieldErrors(queuedEvent.Errors(job.data))
+      .map((e) => `${e.path} ${e.message}`)
+      .join('; ');
+    throw new UnrecoverableError(`invalid_event: ${detail}`);
+  }
+  const data = job.data as QueuedEvent;
+  return {
+    ...data,
+    id: data.id ?? String(job.id),
+    created_at: data.created_at ?? new Date(job.timestamp).toISOString(),
+  };
+}
+
+/** Consumes the `notifications` queue: validates each job and publishes it; Redis errors are retried with backoff. */
+export function startNotificationWorker(options: WorkerOptions): Worker {
+  const worker = new Worker(
+    options.queueName,
+    async (job) => {
+      const event = acceptedEventOf(job);
+      const notificationId = await options.publisher.publish(event);
+      return { notificationId };
+    },
+    { connection: options.connection, prefix: QUEUE_PREFIX, concurrency: options.concurrency },
+  );
+  worker.on('completed', (job, result: { notificationId: string | null }) => {
+    options.log.debug({ eventId: job.id, notificationId: result.notificationId }, 'event published');
+  });
+  worker.on('failed', (job, err) => {
+    options.log.warn({ eventId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'event failed');
+  });
+  worker.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'worker error'));
+  return worker;
+}

@@ -1,0 +1,11 @@
+import type { ErrorCode, NotificationType, ServerFrame } from '@parking-realtime/protocol';
+
+/** Serialized server frames. Notifications never pass here: they arrive serialized from Redis. */
+export const frames = {
+  pong: JSON.stringify({ type: 'pong' } satisfies ServerFrame),
+  subscribed: (types: readonly NotificationType[]) =>
+    JSON.stringify({ type: 'subscribed', notification_types: [...types] } satisfies ServerFrame),
+  unsubscribed: (types: readonly NotificationType[]) =>
+    JSON.stringify({ type: 'unsubscribed', notification_types: [...types] } satisfies ServerFrame),
+  error: (code: ErrorCode, message: string) => JSON.stringify({ type: 'error', code, message } satisfies ServerFrame),
+};

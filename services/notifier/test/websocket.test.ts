@@ -1,0 +1,175 @@
+import { broadcastChannel, createRedis, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
+import { startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
+import t from 'tap';
+import { buildNotifierApp } from '../src/app.js';
+import { loadNotifierConfig } from '../src/config.js';
+
+const redisServer = await startRedis();
+const redis = createRedis(redisServer.url, { name: 'test' });
+const subscriberRedis = createRedis(redisServer.url, { name: 'test-sub', maxRetriesPerRequest: null });
+const publisher = createRedis(redisServer.url, { name: 'test-pub' });
+const app = await buildNotifierApp(loadNotifierConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisServer.url }), {
+  redis,
+  subscriberRedis,
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+const { port } = app.server.address() as { port: number };
+const tokens = new TokenStore(redis, 1800);
+const sockets: TestSocket[] = [];
+
+t.teardown(async () => {
+  await Promise.all(sockets.map((s) => s.close()));
+  await app.close();
+  for (const r of [redis, subscriberRedis, publisher]) r.disconnect();
+  await redisServer.stop();
+});
+
+const wsUrl = (token?: string) => `ws://127.0.0.1:${port}/ws/notifications/${token === undefined ? '' : `?token=${token}`}`;
+
+async function connect(userId: string): Promise<TestSocket> {
+  const { token } = await tokens.issue(userId);
+  const socket = await TestSocket.connect(wsUrl(token));
+  sockets.push(socket);
+  return socket;
+}
+
+let seq = 0;
+function frame(type: 'reservation' | 'parking_lot', data: Record<string, unknown> = {}) {
+  seq += 1;
+  return JSON.stringify({
+    type: 'notification',
+    id: `${Date.now()}-${seq}`,
+    notification_type: type,
+    message: `m${seq}`,
+    data: { seq, ...data },
+    created_at: new Date().toISOString(),
+  });
+}
+
+t.test('403 before the upgrade for a missing token', async (t) => {
+  const refused = await TestSocket.refused(wsUrl());
+  t.equal(refused.status, 403);
+  t.equal(JSON.parse(refused.body).code, 'ws_token_missing');
+});
+
+t.test('403 before the upgrade for an unknown token', async (t) => {
+  const refused = await TestSocket.refused(wsUrl('A'.repeat(43)));
+  t.equal(refused.status, 403);
+  t.equal(JSON.parse(refused.body).code, 'ws_token_invalid');
+});
+
+t.test('403 before the upgrade for an expired token', async (t) => {
+  const { token } = await new TokenStore(redis, 1).issue('5');
+  const key = wsTokenKey(hashToken(token));
+  await waitFor(async () => (await redis.exists(key)) === 0, 5000, 'the token to expire');
+  const refused = await TestSocket.refused(wsUrl(token));
+  t.equal(refused.status, 403);
+  t.equal(JSON.parse(refused.body).code, 'ws_token_invalid');
+});
+
+t.test('a used token is refused with 403 before the upgrade', async (t) => {
+  const { token } = await tokens.issue('6');
+  const first = await TestSocket.connect(wsUrl(token));
+  sockets.push(first);
+  const refused = await TestSocket.refused(wsUrl(token));
+  t.equal(refused.status, 403);
+  t.equal(JSON.parse(refused.body).code, 'ws_token_invalid');
+  t.equal(first.ws.readyState, first.ws.OPEN, 'the first socket is unaffected');
+});
+
+t.test('two upgrades racing with one token: exactly one succeeds', async (t) => {
+  const { token } = await tokens.issue('8');
+  const results = await Promise.allSettled([TestSocket.connect(wsUrl(token)), TestSocket.connect(wsUrl(token))]);
+  const opened = results.filter((r) => r.status === 'fulfilled');
+  t.equal(opened.length, 1);
+  for (const r of opened) sockets.push((r as PromiseFulfilledResult<TestSocket>).value);
+});
+
+t.test('ping gets pong', async (t) => {
+  const s = await connect('9');
+  s.send({ type: 'ping' });
+  t.same(await s.nextOfType('pong'), { type: 'pong' });
+});
+
+t.test('subscribe, then receive only subscribed types, targeted only to the addressed user', async (t) => {
+  const alice = await connect('1');
+  const bob = await connect('2');
+  t.same(await alice.subscribe(['reservation']), { type: 'subscribed', notification_types: ['reservation'] });
+  await bob.subscribe(['reservation', 'parking_lot']);
+
+  const forAlice = frame('reservation', { to: 'alice' });
+  await publisher.publish(userChannel('1', 'reservation'), forAlice);
+  const lot = frame('parking_lot');
+  await publisher.publish(broadcastChannel('parking_lot'), lot);
+  const broadcastRes = frame('reservation', { to: 'all' });
+  await publisher.publish(broadcastChannel('reservation'), broadcastRes);
+
+  t.same(await alice.nextOfType('notification'), JSON.parse(forAlice), 'alice gets hers first, byte for byte');
+  t.same(await alice.nextOfType('notification'), JSON.parse(broadcastRes), 'then the reservation broadcast');
+  t.same(await bob.nextOfType('notification'), JSON.parse(lot), 'bob gets the lot broadcast');
+  t.same(await bob.nextOfType('notification'), JSON.parse(broadcastRes));
+  t.equal(alice.notifications().length, 2, 'alice never saw the parking_lot broadcast');
+  t.notOk(bob.notifications().some((n) => (n.data as { to?: string }).to === 'alice'), 'bob never saw alice\'s');
+});
+
+t.test('unsubscribe stops delivery of that type and drops the Redis subscription nobody needs', async (t) => {
+  const carol = await connect('3');
+  await carol.subscribe(['reservation', 'parking_lot']);
+  carol.send({ type: 'unsubscribe', notification_types: ['parking_lot'] });
+  t.same(await carol.nextOfType('unsubscribed'), { type: 'unsubscribed', notification_types: ['parking_lot'] });
+  const stillSubscribed = await publisher.pubsub('CHANNELS', 'pr:{u:3}:*');
+  t.same(stillSubscribed, [userChannel('3', 'reservation')], 'only carol\'s reservation channel remains');
+
+  await publisher.publish(userChannel('3', 'parking_lot'), frame('parking_lot'));
+  const marker = frame('reservation', { marker: true });
+  await publisher.publish(userChannel('3', 'reservation'), marker);
+  t.same(await carol.nextOfType('notification'), JSON.parse(marker));
+  t.equal(carol.notifications().length, 1, 'the parking_lot one never arrived');
+});
+
+t.test('closing the last socket of a user drops its channels', async (t) => {
+  const dave = await connect('4');
+  await dave.subscribe(['reservation']);
+  t.same(await publisher.pubsub('NUMSUB', userChannel('4', 'reservation')), [userChannel('4', 'reservation'), 1]);
+  await dave.close();
+  const channel = userChannel('4', 'reservation');
+  await waitFor(async () => ((await publisher.pubsub('NUMSUB', channel)) as [string, number])[1] === 0, 5000, 'unsubscribe');
+  t.same(await publisher.pubsub('CHANNELS', 'pr:{u:4}:*'), []);
+});
+
+const badFrames: Array<[string, string | Buffer, string]> = [
+  ['malformed JSON', '{"type":', 'malformed_json'],
+  ['a JSON array', '[1,2]', 'invalid_frame'],
+  ['an unknown message type', JSON.stringify({ type: 'shout' }), 'unknown_message_type'],
+  ['a missing type', JSON.stringify({ notification_types: ['reservation'] }), 'unknown_message_type'],
+  ['an unknown notification type', JSON.stringify({ type: 'subscribe', notification_types: ['payments'] }), 'unknown_notification_type'],
+  ['notification_types not an array', JSON.stringify({ type: 'subscribe', notification_types: 'reservation' }), 'invalid_frame'],
+  ['an empty notification_types', JSON.stringify({ type: 'subscribe', notification_types: [] }), 'invalid_frame'],
+  ['an extra field', JSON.stringify({ type: 'ping', admin: true }), 'invalid_frame'],
+  ['a frame too large', JSON.stringify({ type: 'ping', pad: 'x'.repeat(5000) }), 'frame_too_large'],
+  ['a binary frame', Buffer.from([1, 2, 3]), 'binary_frame'],
+];
+
+t.test('bad frames get an error frame and the connection keeps working', async (t) => {
+  const erin = await connect('10');
+  for (const [what, data, code] of badFrames) {
+    erin.ws.send(data);
+    const err = await erin.nextOfType('error');
+    t.equal(err.code, code, what);
+    t.type(err.message, 'string');
+  }
+  t.same(await erin.subscribe(['parking_lot']), { type: 'subscribed', notification_types: ['parking_lot'] });
+  const lot = frame('parking_lot');
+  await publisher.publish(broadcastChannel('parking_lot'), lot);
+  t.same(await erin.nextOfType('notification'), JSON.parse(lot), 'still receives after every error');
+  t.equal(erin.ws.readyState, erin.ws.OPEN);
+});
+
+t.test('a plain HTTP GET on the socket path is refused without consuming the token', async (t) => {
+  const { token } = await tokens.issue('11');
+  const res = await app.inject({ method: 'GET', url: `/ws/notifications/?token=${token}` });
+  t.ok(res.statusCode >= 400 && res.statusCode < 500, `status ${res.statusCode}`);
+  const s = await TestSocket.connect(wsUrl(token));
+  sockets.push(s);
+  t.pass('the token still works for a real upgrade');
+});
