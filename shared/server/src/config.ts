@@ -52,7 +52,8 @@ export function loadEnv<P extends TProperties>(
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const value = Value.Convert(schema, Value.Default(schema, raw));
+  // Default and Convert may change their argument in place; keep `raw` as given for the message.
+  const value = Value.Convert(schema, Value.Default(schema, { ...raw }));
   if (!Value.Check(schema, value)) {
     const problems = Value.Errors(schema, value).map((e) => {
       const name = e.instancePath.replace(/^\//, '') || String((e.params as { requiredProperties?: string[] }).requiredProperties ?? 'environment');

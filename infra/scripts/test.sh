@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: every check and test, from a fresh clone. Installs what it needs:
+# redis-server (each suite starts its own, never the machine's) and npm packages.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+bash infra/scripts/ensure-system-deps.sh || exit 1
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund || exit 1
+fi
+
+log=$(mktemp)
+npx turbo run lint typecheck build test --concurrency=2 --output-logs=full 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One closing line for all packages, summed from each tap run's summary.
+read -r total pass fail < <(
+  grep -Eo '# \{ total: [0-9]+, pass: [0-9]+(, fail: [0-9]+)?' "$log" |
+    awk -F'[^0-9]+' '{ t += $2; p += $3; f += $4 } END { print t+0, p+0, f+0 }'
+)
+rm -f "$log"
+echo "tests: $pass passed, $((total - pass)) failed"
+if [ "$total" -eq 0 ]; then
+  echo "no test ran" >&2
+  exit 1
+fi
+exit "$status"

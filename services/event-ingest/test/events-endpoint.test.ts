@@ -1,0 +1,124 @@
+import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
+import { serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
+import { Queue } from 'bullmq';
+import t from 'tap';
+import { buildEventIngestApp } from '../src/app.js';
+import { loadEventIngestConfig } from '../src/config.js';
+
+const SECRET = 'service-secret-that-is-long-enough-012345';
+const redisServer = await startRedis({ appendonly: true });
+const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
+const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' });
+const { app } = await buildEventIngestApp(config, { redis });
+const inspector = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+t.teardown(async () => {
+  await app.close();
+  await inspector.close();
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+const auth = { authorization: `Bearer ${serviceJwt(SECRET)}` };
+const post = (payload: unknown, headers: Record<string, string> = auth) =>
+  app.inject({ method: 'POST', url: '/api/events/', headers, payload: payload as object });
+
+const reservation = { type: 'reservation', message: 'New reservation created', data: { reservation_id: 123, status: 'active' }, user_ids: [1] };
+
+t.test('202 with the id once the job is stored: name = type, id = event id', async (t) => {
+  const res = await post({ ...reservation, id: 'evt-1' });
+  t.equal(res.statusCode, 202);
+  t.same(res.json(), { id: 'evt-1' });
+  const job = await inspector.getJob('evt-1');
+  t.ok(job, 'the job is in Redis when 202 is answered');
+  t.equal(job!.name, 'reservation');
+  t.match(job!.data, { ...reservation, id: 'evt-1' });
+  t.match(job!.data.created_at, /^\d{4}-\d\d-\d\dT/);
+});
+
+t.test('an id is generated when absent', async (t) => {
+  const res = await post({ type: 'parking_lot', message: 'Lot A has 3 free spots', data: { lot_id: 1, free: 3 } });
+  t.equal(res.statusCode, 202);
+  t.match(res.json().id, /^[0-9a-f-]{36}$/);
+  t.ok(await inspector.getJob(res.json().id));
+});
+
+t.test('the same id twice is accepted twice and stored once', async (t) => {
+  const before = await inspector.getJobCountByTypes('waiting', 'active', 'completed', 'delayed');
+  t.equal((await post({ ...reservation, id: 'evt-dup' })).statusCode, 202);
+  t.equal((await post({ ...reservation, id: 'evt-dup', message: 'changed' })).statusCode, 202);
+  const after = await inspector.getJobCountByTypes('waiting', 'active', 'completed', 'delayed');
+  t.equal(after - before, 1);
+  t.equal((await inspector.getJob('evt-dup'))!.data.message, reservation.message, 'the first one stands');
+});
+
+const invalid: Array<[string, unknown, string]> = [
+  ['an unknown type', { ...reservation, type: 'payment' }, '/type'],
+  ['a missing message', { type: 'reservation', data: {} }, '/'],
+  ['data that is not an object', { ...reservation, data: [1] }, '/data'],
+  ['an unknown field', { ...reservation, extra: 1 }, '/'],
+  ['empty user_ids', { ...reservation, user_ids: [] }, '/user_ids'],
+  ['a user id that is an object', { ...reservation, user_ids: [{ id: 1 }] }, '/user_ids/0'],
+  ['an id with a colon', { ...reservation, id: 'a:b' }, '/id'],
+  ['an all-digit id', { ...reservation, id: '123' }, '/id'],
+];
+
+for (const [what, body, path] of invalid) {
+  t.test(`400 invalid_event with field errors for ${what}`, async (t) => {
+    const res = await post(body);
+    t.equal(res.statusCode, 400);
+    const json = res.json();
+    t.equal(json.code, 'invalid_event');
+    t.ok(
+      json.errors.some((e: { path: string }) => e.path === path),
+      `an error at ${path}: ${JSON.stringify(json.errors)}`,
+    );
+  });
+}
+
+t.test('400 malformed_json for a body that is not JSON', async (t) => {
+  const res = await app.inject({ method: 'POST', url: '/api/events/', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"type":' });
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().code, 'malformed_json');
+});
+
+t.test('413 for a body over the limit', async (t) => {
+  const res = await post({ ...reservation, data: { pad: 'x'.repeat(70_000) } });
+  t.equal(res.statusCode, 413);
+  t.equal(res.json().code, 'body_too_large');
+});
+
+t.test('401 without a service JWT, 401 for a bad one, 403 without the scope', async (t) => {
+  const none = await post(reservation, {});
+  t.equal(none.statusCode, 401);
+  t.equal(none.json().code, 'auth_missing');
+  const wrong = await post(reservation, { authorization: `Bearer ${serviceJwt('another-secret-that-is-long-enough-0123')}` });
+  t.equal(wrong.statusCode, 401);
+  t.equal(wrong.json().code, 'auth_invalid_signature');
+  const scopeless = await post(reservation, { authorization: `Bearer ${serviceJwt(SECRET, 'events:read')}` });
+  t.equal(scopeless.statusCode, 403);
+  t.equal(scopeless.json().code, 'auth_forbidden');
+  const arrayScope = await post(reservation, { authorization: `Bearer ${serviceJwt(SECRET, undefined, { scope: ['x', 'events:publish'] })}` });
+  t.equal(arrayScope.statusCode, 202, 'scope may be an array');
+});
+
+t.test('401 comes before validation: an unauthenticated bad body learns nothing', async (t) => {
+  const res = await post({ nonsense: true }, {});
+  t.equal(res.statusCode, 401);
+});
+
+t.test('503 while Redis is unreachable, 202 again once it is back', async (t) => {
+  await redisServer.kill();
+  await waitFor(() => redis.status !== 'ready', 5000, 'the connection to notice');
+  const during = await post({ ...reservation, id: 'evt-outage' });
+  t.equal(during.statusCode, 503);
+  t.equal(during.json().code, 'redis_unavailable');
+  const ready = await app.inject({ url: '/readyz' });
+  t.equal(ready.statusCode, 503);
+
+  await redisServer.restart();
+  await waitFor(() => redis.status === 'ready', 10_000, 'reconnect');
+  const after = await post({ ...reservation, id: 'evt-after' });
+  t.equal(after.statusCode, 202);
+  t.notOk(await inspector.getJob('evt-outage'), 'the refused event was not stored');
+  t.ok(await inspector.getJob('evt-1'), 'what was accepted before survived the restart');
+});

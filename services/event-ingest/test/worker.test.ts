@@ -1,0 +1,127 @@
+import type { AcceptedEvent } from '@parking-realtime/protocol';
+import {
+  broadcastChannel,
+  broadcastHistoryKey,
+  createNotificationProducer,
+  createRedis,
+  InvalidEventError,
+  QUEUE_PREFIX,
+  userChannel,
+  userHistoryKey,
+} from '@parking-realtime/server';
+import { startRedis, waitFor } from '@parking-realtime/testing';
+import { Queue } from 'bullmq';
+import pino from 'pino';
+import t from 'tap';
+import { NotificationPublisher } from '../src/notification-publisher.js';
+import { startNotificationWorker } from '../src/notification-worker.js';
+
+const redisServer = await startRedis();
+const redis = createRedis(redisServer.url, { name: 'publisher' });
+const listener = createRedis(redisServer.url, { name: 'listener' });
+const workerRedis = createRedis(redisServer.url, { name: 'worker', maxRetriesPerRequest: null });
+const publisher = new NotificationPublisher(redis, { dedupeTtlSeconds: 3600, historyMaxLength: 100 });
+const worker = startNotificationWorker({
+  queueName: 'notifications',
+  concurrency: 4,
+  connection: workerRedis,
+  publisher,
+  log: pino({ level: 'silent' }),
+});
+const producer = createNotificationProducer({ connection: redisServer.url });
+
+const heard: Array<{ channel: string; frame: Record<string, unknown> }> = [];
+listener.on('message', (channel: string, message: string) => heard.push({ channel, frame: JSON.parse(message) }));
+await listener.psubscribe('pr:*');
+listener.on('pmessage', (_p: string, channel: string, message: string) => heard.push({ channel, frame: JSON.parse(message) }));
+
+t.teardown(async () => {
+  await worker.close();
+  await producer.close();
+  for (const r of [redis, listener, workerRedis]) r.disconnect();
+  await redisServer.stop();
+});
+
+const event = (over: Partial<AcceptedEvent> = {}): AcceptedEvent => ({
+  id: `e-${Math.random().toString(36).slice(2)}`,
+  type: 'reservation',
+  message: 'New reservation created',
+  data: { reservation_id: 123, status: 'active' },
+  created_at: new Date().toISOString(),
+  ...over,
+});
+
+t.test('a targeted event is published on each user\'s channel and kept in each user\'s history', async (t) => {
+  const e = event({ user_ids: [1, '2', 1] });
+  const id = await publisher.publish(e);
+  t.match(id, /^\d+-\d+$/);
+  const frames = await waitFor(() => {
+    const got = heard.filter((h) => (h.frame.data as { reservation_id?: number }).reservation_id === 123 && h.frame.id === id);
+    return got.length === 2 ? got : null;
+  });
+  t.same(frames.map((f) => f.channel).sort(), [userChannel('1', 'reservation'), userChannel('2', 'reservation')].sort());
+  t.same(frames[0]!.frame, {
+    type: 'notification',
+    id,
+    notification_type: 'reservation',
+    message: 'New reservation created',
+    data: { reservation_id: 123, status: 'active' },
+    created_at: e.created_at,
+  });
+  const history = await redis.xrange(userHistoryKey('1'), '-', '+');
+  t.equal(history.length, 1, 'a duplicated user id gets it once');
+  t.equal(history[0]![0], id, 'the history entry id is the notification id');
+});
+
+t.test('an event published twice is published once', async (t) => {
+  const e = event({ type: 'parking_lot', user_ids: undefined, data: { lot: 'dup' } });
+  const first = await publisher.publish(e);
+  t.ok(first);
+  t.equal(await publisher.publish(e), null);
+  t.equal((await redis.xrange(broadcastHistoryKey('parking_lot'), '-', '+')).length, 1);
+});
+
+t.test('notification ids strictly increase across every stream', async (t) => {
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    ids.push((await publisher.publish(event({ user_ids: i % 2 ? [5] : undefined, type: i % 3 ? 'reservation' : 'parking_lot' })))!);
+  }
+  const key = (id: string) => id.split('-').map(Number) as [number, number];
+  for (let i = 1; i < ids.length; i++) {
+    const [am, as] = key(ids[i - 1]!);
+    const [bm, bs] = key(ids[i]!);
+    t.ok(bm > am || (bm === am && bs > as), `${ids[i]} > ${ids[i - 1]}`);
+  }
+});
+
+t.test('the producer validates before enqueueing', async (t) => {
+  await t.rejects(producer.send({ type: 'nope', message: 'x', data: {} } as never), InvalidEventError);
+  await t.rejects(producer.send({ type: 'reservation', message: '', data: {} }), { code: 'invalid_event' });
+});
+
+t.test('an event sent with the producer is published by the worker', async (t) => {
+  const { id } = await producer.send({ type: 'parking_lot', message: 'Lot B full', data: { lot_id: 'B', free: 0 } });
+  const got = await waitFor(() => heard.find((h) => h.channel === broadcastChannel('parking_lot') && (h.frame.data as { lot_id?: string }).lot_id === 'B'));
+  t.equal(got.frame.message, 'Lot B full');
+  const job = await producer.queue.getJob(id);
+  await waitFor(async () => (await job!.isCompleted()) || null);
+  t.pass('the job completed');
+});
+
+t.test('a job put on the queue by hand with bad data fails at once and is not retried', async (t) => {
+  const raw = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+  t.teardown(() => raw.close());
+  const job = await raw.add('reservation', { type: 'reservation', message: 42, data: 'x' }, { jobId: 'poison-1', attempts: 5 });
+  await waitFor(async () => (await job.isFailed()) || null, 5000, 'the job to fail');
+  const failed = (await raw.getJob('poison-1'))!;
+  t.equal(failed.attemptsMade, 1, 'not retried');
+  t.match(failed.failedReason, /invalid_event/);
+});
+
+t.test('a job put on the queue by hand without id or created_at takes the job\'s', async (t) => {
+  const raw = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+  t.teardown(() => raw.close());
+  await raw.add('parking_lot', { type: 'parking_lot', message: 'by hand', data: { lot: 'C' } }, { jobId: 'hand-1' });
+  const got = await waitFor(() => heard.find((h) => h.frame.message === 'by hand'));
+  t.match(got.frame.created_at, /^\d{4}-/);
+});
