@@ -22,7 +22,13 @@ export interface ServiceProcess {
  * Runs a service from its TypeScript source as a separate process, with PORT=0,
  * and resolves once it logs the address it listens on.
  */
-export function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
+export function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  /** Also copy the service's output to this process' stdout (the local stack does). */
+  echo = false,
+): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--conditions=pr-source', '--import', 'tsx', `services/${name}/src/main.ts`],
@@ -45,8 +51,10 @@ export function startService(name: ServiceName, env: Record<string, string>, tim
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${raw}`)), timeoutMs);
     child.stderr?.on('data', (chunk: Buffer) => {
       raw += chunk.toString();
+      if (echo) process.stderr.write(chunk);
     });
     child.stdout?.on('data', (chunk: Buffer) => {
+      if (echo) process.stdout.write(chunk);
       const text = chunk.toString();
       raw += text;
       buffered += text;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm start`: the local stack, installing what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash infra/scripts/ensure-system-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+exec node --conditions=pr-source --import tsx infra/local-stack/src/start.ts
