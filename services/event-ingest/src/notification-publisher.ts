@@ -16,7 +16,7 @@ import {
  * target's history; publish it on each target's channel; mark the id published.
  *
  * KEYS: published marker, clock, history streams…   ARGV: dedupe TTL, history
- * length, frame without its id, then one channel per history stream.
+ * length, notification type, frame without its id, then one channel per history stream.
  */
 const PUBLISH_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -31,10 +31,10 @@ if last then
 end
 local id = string.format('%d-%d', ms, seq)
 redis.call('SET', KEYS[2], id)
-local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[3]
+local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[4]
 for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], id, 'f', frame)
-  redis.call('PUBLISH', ARGV[i + 1], frame)
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[3], 'f', frame)
+  redis.call('PUBLISH', ARGV[i + 2], frame)
 end
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 return id
@@ -78,7 +78,13 @@ export class NotificationPublisher {
     }).slice(1);
     const pairs = targets(event.type, event.user_ids);
     const keys = [publishedEventKey(event.id), NOTIFICATION_CLOCK_KEY, ...pairs.map(([stream]) => stream)];
-    const argv = [this.options.dedupeTtlSeconds, this.options.historyMaxLength, frameTail, ...pairs.map(([, ch]) => ch)];
+    const argv = [
+      this.options.dedupeTtlSeconds,
+      this.options.historyMaxLength,
+      event.type,
+      frameTail,
+      ...pairs.map(([, ch]) => ch),
+    ];
     return this.redis.publishNotification(keys.length, ...keys, ...argv);
   }
 }

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
-import { type Connection, serveSocket } from './notification-socket.js';
+import { type Connection, deliver, serveSocket } from './notification-socket.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
 
@@ -28,9 +28,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     const recipients = index.recipients(channel);
     if (!recipients) return;
     // One payload for every recipient: serialized once, by the worker.
-    for (const conn of recipients) {
-      if (conn.socket.readyState === conn.socket.OPEN) conn.socket.send(payload, { binary: false });
-    }
+    for (const conn of recipients) deliver(conn, payload);
   });
 
   await app.register(websocket, {
@@ -44,7 +42,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     (socket, request) => {
       const userId = request.wsUserId!;
       request.log.info({ userId }, 'socket open');
-      serveSocket(socket, userId, { index, subscriber, maxFrameBytes: config.maxFrameBytes, log: request.log });
+      serveSocket(socket, userId, { index, subscriber, redis: deps.redis, maxFrameBytes: config.maxFrameBytes, log: request.log });
     },
   );
   healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' } });

@@ -1,7 +1,9 @@
-import type { ClientFrame, NotificationType } from '@parking-realtime/protocol';
+import type { ClientFrame, NotificationType, SubscribeFrame } from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { Redis } from '@parking-realtime/server';
 import type { ChannelSubscriber } from './channel-subscriber.js';
+import { readMissed } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';
 import { frames } from './server-frames.js';
 import type { SubscriptionIndex } from './subscription-index.js';
@@ -10,13 +12,34 @@ import type { SubscriptionIndex } from './subscription-index.js';
 export interface Connection {
   readonly userId: string;
   readonly socket: WebSocket;
+  /** While a resume replays history, live notifications wait here, in order. */
+  held: Buffer[] | undefined;
 }
 
 export interface SocketContext {
   index: SubscriptionIndex<Connection>;
   subscriber: ChannelSubscriber;
+  /** For reading history on resume. */
+  redis: Redis;
   maxFrameBytes: number;
   log: FastifyBaseLogger;
+}
+
+/** Hands a live notification to a connection: straight to the socket, or held while it resumes. */
+export function deliver(conn: Connection, payload: Buffer): void {
+  if (conn.held) conn.held.push(payload);
+  else sendPayload(conn.socket, payload);
+}
+
+function sendPayload(socket: WebSocket, payload: Buffer): void {
+  if (socket.readyState === socket.OPEN) socket.send(payload, { binary: false });
+}
+
+const ID_PREFIX = Buffer.byteLength('{"type":"notification","id":"');
+
+/** The id of a serialized notification, read from its fixed prefix without parsing it. */
+function notificationIdOf(payload: Buffer): string {
+  return payload.toString('latin1', ID_PREFIX, payload.indexOf(0x22, ID_PREFIX));
 }
 
 /**
@@ -25,7 +48,7 @@ export interface SocketContext {
  * it when it closes. Bad frames get an error frame and change nothing else.
  */
 export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContext): void {
-  const conn: Connection = { userId, socket };
+  const conn: Connection = { userId, socket, held: undefined };
   let queue = Promise.resolve();
   let closed = false;
 
@@ -54,6 +77,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
         return;
       case 'subscribe': {
         if (closed) return;
+        if (frame.last_id !== undefined) return resume(frame as SubscribeFrame & { last_id: string });
         const types = unique(frame.notification_types);
         await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
         // Only now will every event published from here on reach this socket.
@@ -66,6 +90,35 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
         send(socket, frames.unsubscribed(types));
         return;
       }
+    }
+  }
+
+  /**
+   * Subscribe, then replay what was missed since `last_id`, then go live:
+   * live notifications are held from before the subscription starts until
+   * the replay is written, and those the replay already carried are dropped,
+   * so there is no gap and no duplicate.
+   */
+  async function resume(frame: SubscribeFrame & { last_id: string }): Promise<void> {
+    const types = unique(frame.notification_types);
+    conn.held = conn.held ?? [];
+    try {
+      await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
+      send(socket, frames.subscribed(types));
+      const missed = await readMissed(ctx.redis, userId, types, frame.last_id);
+      if (missed.gap) send(socket, frames.resumeGap(frame.last_id));
+      const replayed = new Set<string>();
+      for (const { id, frame: text } of missed.frames) {
+        replayed.add(id);
+        send(socket, text);
+      }
+      const held = conn.held;
+      conn.held = undefined;
+      for (const payload of held) {
+        if (!replayed.has(notificationIdOf(payload))) sendPayload(socket, payload);
+      }
+    } finally {
+      conn.held = undefined;
     }
   }
 }

@@ -7,5 +7,6 @@ export const frames = {
     JSON.stringify({ type: 'subscribed', notification_types: [...types] } satisfies ServerFrame),
   unsubscribed: (types: readonly NotificationType[]) =>
     JSON.stringify({ type: 'unsubscribed', notification_types: [...types] } satisfies ServerFrame),
+  resumeGap: (lastId: string) => JSON.stringify({ type: 'resume_gap', last_id: lastId } satisfies ServerFrame),
   error: (code: ErrorCode, message: string) => JSON.stringify({ type: 'error', code, message } satisfies ServerFrame),
 };

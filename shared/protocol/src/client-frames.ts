@@ -8,7 +8,8 @@ export const SubscribeFrame = Type.Object(
   {
     type: Type.Literal('subscribe'),
     notification_types: NotificationTypes,
-    last_id: Type.Optional(Type.String({ maxLength: 64 })),
+    /** The id of the last notification the client saw, to resume after a reconnect. */
+    last_id: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9]{1,20}-[0-9]{1,19}$' })),
   },
   { additionalProperties: false },
 );

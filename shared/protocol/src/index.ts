@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './http.js';
 export * from './notification-types.js';
 export * from './server-frames.js';
+export * from './notification-id.js';
