@@ -29,6 +29,8 @@ export const authTokenEnv = {
   JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
   /** Lifetime of a WebSocket token. Default 1800 s. */
   WS_TOKEN_TTL_SECONDS: Type.Integer({ default: 1800, minimum: 10, maximum: 86_400 }),
+  /** 1 enables POST /api/user/demo-login/, which mints JWTs for demo users. Default 0; refused in production. */
+  DEMO_MODE: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
 };
 
 export interface AuthTokenConfig {
@@ -45,6 +47,8 @@ export interface AuthTokenConfig {
     usingDevSecret: boolean;
   };
   wsTokenTtlSeconds: number;
+  /** Mint JWTs for demo users (HS256 only, never in production). */
+  demoMode: boolean;
 }
 
 export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthTokenConfig {
@@ -59,6 +63,10 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     if (!e.JWT_PUBLIC_KEY) throw new ConfigError(`Invalid environment: JWT_PUBLIC_KEY is required when JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
     key = e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
   }
+  if (e.DEMO_MODE === '1') {
+    if (e.NODE_ENV === 'production') throw new ConfigError('Invalid environment: DEMO_MODE=1 is refused when NODE_ENV=production');
+    if (e.JWT_ALGORITHM !== 'HS256') throw new ConfigError('Invalid environment: DEMO_MODE=1 needs JWT_ALGORITHM=HS256 (it signs demo JWTs)');
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -72,5 +80,6 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
       usingDevSecret,
     },
     wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
+    demoMode: e.DEMO_MODE === '1',
   };
 }

@@ -1,10 +1,14 @@
-import { createRedis, runService } from '@parking-realtime/server';
+import { createRedis, createServiceMetrics, runService } from '@parking-realtime/server';
 import { buildAuthTokenApp } from './app.js';
 import { loadAuthTokenConfig } from './config.js';
 
 await runService('auth-token', loadAuthTokenConfig, async (config) => {
-  const redis = createRedis(config.redisUrl, { name: 'auth-token' });
-  const app = await buildAuthTokenApp(config, { redis });
+  const metrics = createServiceMetrics('auth-token');
+  const redis = createRedis(config.redisUrl, {
+    name: 'auth-token',
+    onReconnecting: () => metrics.redisReconnects.inc({ connection: 'auth-token' }),
+  });
+  const app = await buildAuthTokenApp(config, { redis, metrics });
   if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');
   return { app, close: async () => void redis.disconnect() };
 });

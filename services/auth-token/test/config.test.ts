@@ -31,3 +31,11 @@ t.test('production refuses a missing or development secret', async (t) => {
   t.throws(() => loadAuthTokenConfig({ NODE_ENV: 'production', JWT_SECRET: DEV_SECRETS.JWT_SECRET }), /development default/);
   t.equal(loadAuthTokenConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwt.usingDevSecret, false);
 });
+
+t.test('DEMO_MODE=1 is refused in production and with a public-key algorithm', async (t) => {
+  t.equal(loadAuthTokenConfig({ DEMO_MODE: '1' }).demoMode, true);
+  t.equal(loadAuthTokenConfig({}).demoMode, false);
+  t.throws(() => loadAuthTokenConfig({ DEMO_MODE: '1', NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }), /DEMO_MODE/);
+  t.throws(() => loadAuthTokenConfig({ DEMO_MODE: '1', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: 'k' }), /DEMO_MODE/);
+  t.throws(() => loadAuthTokenConfig({ DEMO_MODE: 'yes' }), /DEMO_MODE/);
+});

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { createRedis } from '@parking-realtime/server';
-import { simpleJwtAccessToken, startRedis, unsignedJwt } from '@parking-realtime/testing';
+import { metricValue, simpleJwtAccessToken, startRedis, unsignedJwt } from '@parking-realtime/testing';
 import { createSigner } from 'fast-jwt';
 import t from 'tap';
 import { buildAuthTokenApp } from '../src/app.js';
@@ -129,4 +129,42 @@ t.test('RS256 with a public key, pinned', async (t) => {
   const confused = createSigner({ key: pub, algorithm: 'HS256', expiresIn: 60_000 });
   const bad = await rsApp.inject({ url: '/api/user/ws-token/', headers: { authorization: `Bearer ${confused({ user_id: 5, token_type: 'access' })}` } });
   t.equal(bad.statusCode, 401);
+});
+
+
+t.test('/metrics counts issued tokens and auth failures by reason, exactly', async (t) => {
+  const before = (await app.inject({ url: '/metrics' })).body;
+  await getToken(`Bearer ${simpleJwtAccessToken(SECRET, 77)}`);
+  await getToken('Bearer not.a.jwt');
+  const after = (await app.inject({ url: '/metrics' })).body;
+  t.equal(metricValue(after, 'ws_tokens_issued_total') - metricValue(before, 'ws_tokens_issued_total'), 1);
+  t.equal(
+    metricValue(after, 'auth_failures_total', 'reason="auth_malformed"') - metricValue(before, 'auth_failures_total', 'reason="auth_malformed"'),
+    1,
+  );
+});
+
+t.test('health: /healthz alive, /readyz with Redis reachable', async (t) => {
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+  const ready = await app.inject({ url: '/readyz' });
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json().checks, { redis: true });
+});
+
+t.test('the demo login exists only with DEMO_MODE=1', async (t) => {
+  t.equal((await app.inject({ method: 'POST', url: '/api/user/demo-login/', payload: {} })).statusCode, 404);
+  const demo = await buildAuthTokenApp(
+    loadAuthTokenConfig({ JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent', DEMO_MODE: '1' }),
+    { redis },
+  );
+  t.teardown(() => demo.close());
+  const login = await demo.inject({ method: 'POST', url: '/api/user/demo-login/', payload: { user_id: 12 } });
+  t.equal(login.statusCode, 200);
+  t.equal(login.json().user_id, 12);
+  const token = await demo.inject({ url: '/api/user/ws-token/', headers: { authorization: `Bearer ${login.json().access}` } });
+  t.equal(token.statusCode, 200, 'the minted JWT is a valid access token');
+  const anonymous = await demo.inject({ method: 'POST', url: '/api/user/demo-login/' });
+  t.equal(anonymous.statusCode, 200, 'a user id is made up when none is given');
+  const bad = await demo.inject({ method: 'POST', url: '/api/user/demo-login/', payload: { user_id: { x: 1 } } });
+  t.equal(bad.statusCode, 400);
 });

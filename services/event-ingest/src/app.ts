@@ -1,6 +1,10 @@
 import {
+  countAuthFailures,
   createNotificationProducer,
+  createServiceMetrics,
   healthRoutes,
+  metricsRoute,
+  type ServiceMetrics,
   installErrorHandler,
   loggerOptions,
   type NotificationProducer,
@@ -11,30 +15,35 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { EventIngestConfig } from './config.js';
 import { eventsRoute } from './events-route.js';
+import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 
 export interface EventIngestDeps {
   /** A fail-fast connection (no offline queue), so a Redis outage answers 503 at once. */
   redis: Redis;
   logStream?: DestinationStream;
+  metrics?: ServiceMetrics;
 }
 
 export async function buildEventIngestApp(
   config: EventIngestConfig,
   deps: EventIngestDeps,
-): Promise<{ app: FastifyInstance; producer: NotificationProducer }> {
+): Promise<{ app: FastifyInstance; producer: NotificationProducer; metrics: IngestMetrics }> {
   const app = Fastify({
     logger: { ...loggerOptions('event-ingest', config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
   });
-  installErrorHandler(app);
+  const serviceMetrics = deps.metrics ?? createServiceMetrics('event-ingest');
+  installErrorHandler(app, countAuthFailures(serviceMetrics));
   await registerJwt(app, config.serviceJwt);
   const producer = createNotificationProducer({
     connection: deps.redis,
     queueName: config.queueName,
     dedupeTtlSeconds: config.dedupeTtlSeconds,
   });
-  eventsRoute(app, producer);
+  const metrics = createIngestMetrics(serviceMetrics, producer.queue);
+  eventsRoute(app, producer, (type) => metrics.accepted.inc({ type }));
   healthRoutes(app, { redis: deps.redis });
+  metricsRoute(app, serviceMetrics.registry);
   app.addHook('onClose', () => producer.close());
-  return { app, producer };
+  return { app, producer, metrics };
 }

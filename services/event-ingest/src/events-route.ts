@@ -22,7 +22,7 @@ function requirePublishScope(app: FastifyInstance) {
  * `POST /api/events/`: 202 only once the job is stored in Redis; 400 with
  * field errors; 401/403 for auth; 503 while Redis is unreachable.
  */
-export function eventsRoute(app: FastifyInstance, producer: NotificationProducer): void {
+export function eventsRoute(app: FastifyInstance, producer: NotificationProducer, onAccepted: (type: string) => void): void {
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/events/',
     {
@@ -40,6 +40,7 @@ export function eventsRoute(app: FastifyInstance, producer: NotificationProducer
         request.log.warn({ err: { message: (err as Error).message } }, 'event not stored');
         throw new HttpError(503, ErrorCode.redisUnavailable, 'The event could not be stored; try again');
       }
+      onAccepted(request.body.type);
       request.log.info({ eventId: id, type: request.body.type }, 'event accepted');
       return reply.code(202).send({ id });
     },

@@ -1,26 +1,36 @@
-import { createRedis, runService } from '@parking-realtime/server';
+import { createRedis, createServiceMetrics, runService } from '@parking-realtime/server';
 import { buildEventIngestApp } from './app.js';
 import { loadEventIngestConfig } from './config.js';
 import { NotificationPublisher } from './notification-publisher.js';
 import { startNotificationWorker } from './notification-worker.js';
 
 await runService('event-ingest', loadEventIngestConfig, async (config) => {
-  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true });
-  const { app } = await buildEventIngestApp(config, { redis });
+  const serviceMetrics = createServiceMetrics('event-ingest');
+  const reconnecting = (connection: string) => () => serviceMetrics.redisReconnects.inc({ connection });
+  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true, onReconnecting: reconnecting('event-ingest') });
+  const { app, metrics } = await buildEventIngestApp(config, { redis, metrics: serviceMetrics });
   if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
 
   let workerRedis: ReturnType<typeof createRedis> | undefined;
   let publisherRedis: ReturnType<typeof createRedis> | undefined;
   let worker: ReturnType<typeof startNotificationWorker> | undefined;
   if (config.workerConcurrency > 0) {
-    workerRedis = createRedis(config.redisUrl, { name: 'event-ingest-worker', maxRetriesPerRequest: null });
-    publisherRedis = createRedis(config.redisUrl, { name: 'event-ingest-publisher' });
+    workerRedis = createRedis(config.redisUrl, {
+      name: 'event-ingest-worker',
+      maxRetriesPerRequest: null,
+      onReconnecting: reconnecting('event-ingest-worker'),
+    });
+    publisherRedis = createRedis(config.redisUrl, {
+      name: 'event-ingest-publisher',
+      onReconnecting: reconnecting('event-ingest-publisher'),
+    });
     worker = startNotificationWorker({
       queueName: config.queueName,
       concurrency: config.workerConcurrency,
       connection: workerRedis,
       publisher: new NotificationPublisher(publisherRedis, config),
       log: app.log,
+      metrics,
     });
   }
   return {

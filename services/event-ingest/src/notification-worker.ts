@@ -3,6 +3,7 @@ import { QUEUE_PREFIX, type Redis, toFieldErrors } from '@parking-realtime/serve
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';
+import type { IngestMetrics } from './ingest-metrics.js';
 import type { NotificationPublisher } from './notification-publisher.js';
 
 const queuedEvent = Compile(QueuedEvent);
@@ -14,6 +15,7 @@ export interface WorkerOptions {
   connection: Redis;
   publisher: NotificationPublisher;
   log: FastifyBaseLogger;
+  metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
 }
 
 /**
@@ -43,6 +45,7 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
     async (job) => {
       const event = acceptedEventOf(job);
       const notificationId = await options.publisher.publish(event);
+      if (notificationId) options.metrics?.published.inc({ type: event.type });
       return { notificationId };
     },
     { connection: options.connection, prefix: QUEUE_PREFIX, concurrency: options.concurrency },
@@ -51,6 +54,7 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
     options.log.debug({ eventId: job.id, notificationId: result.notificationId }, 'event published');
   });
   worker.on('failed', (job, err) => {
+    options.metrics?.failed.inc();
     options.log.warn({ eventId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'event failed');
   });
   worker.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'worker error'));

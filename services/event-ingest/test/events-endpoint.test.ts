@@ -1,5 +1,5 @@
 import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
-import { serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
+import { metricValue, serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import t from 'tap';
 import { buildEventIngestApp } from '../src/app.js';
@@ -104,6 +104,19 @@ t.test('401 without a service JWT, 401 for a bad one, 403 without the scope', as
 t.test('401 comes before validation: an unauthenticated bad body learns nothing', async (t) => {
   const res = await post({ nonsense: true }, {});
   t.equal(res.statusCode, 401);
+});
+
+const metric = async (name: string, labels = '') => {
+  const text = (await app.inject({ url: '/metrics' })).body;
+  return metricValue(text, name, labels);
+};
+
+t.test('/metrics counts accepted events exactly and reads queue counts from Redis', async (t) => {
+  const accepted = await metric('events_accepted_total', 'type="parking_lot"');
+  const waiting = await metric('queue_jobs', 'state="waiting"');
+  t.equal((await post({ type: 'parking_lot', message: 'metric', data: {} })).statusCode, 202);
+  t.equal((await metric('events_accepted_total', 'type="parking_lot"')) - accepted, 1);
+  t.equal((await metric('queue_jobs', 'state="waiting"')) - waiting, 1, 'no worker runs here, so it waits');
 });
 
 t.test('503 while Redis is unreachable, 202 again once it is back', async (t) => {

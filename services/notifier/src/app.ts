@@ -1,10 +1,23 @@
 import websocket from '@fastify/websocket';
-import { healthRoutes, installErrorHandler, loggerOptions, type Redis, TokenStore } from '@parking-realtime/server';
+import {
+  countAuthFailures,
+  createServiceMetrics,
+  healthRoutes,
+  installErrorHandler,
+  loggerOptions,
+  metricsRoute,
+  notificationTypeOfChannel,
+  type Redis,
+  type ServiceMetrics,
+  TokenStore,
+} from '@parking-realtime/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
+import { closeSpread } from './graceful-close.js';
 import { type Connection, deliver, serveSocket } from './notification-socket.js';
+import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
 
@@ -14,26 +27,36 @@ export interface NotifierDeps {
   /** A connection of its own, in subscriber mode. */
   subscriberRedis: Redis;
   logStream?: DestinationStream;
+  metrics?: ServiceMetrics;
 }
 
 export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { ...loggerOptions('notifier', config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
   });
-  installErrorHandler(app);
+  const serviceMetrics = deps.metrics ?? createServiceMetrics('notifier');
+  const metrics = createNotifierMetrics(serviceMetrics);
+  installErrorHandler(app, countAuthFailures(serviceMetrics));
   app.decorateRequest('wsUserId', undefined);
 
   const index = new SubscriptionIndex<Connection>();
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
     const recipients = index.recipients(channel);
     if (!recipients) return;
+    const type = notificationTypeOfChannel(channel);
     // One payload for every recipient: serialized once, by the worker.
-    for (const conn of recipients) deliver(conn, payload);
+    for (const conn of recipients) deliver(conn, type, payload);
+    recordDelivery(metrics, type, payload, recipients.size);
   });
 
   await app.register(websocket, {
     // Frames above the soft limit get an error frame; far above it, ws closes with 1009.
     options: { maxPayload: config.maxFrameBytes * 4, perMessageDeflate: false },
+    // Runs after the plugin stopped accepting upgrades.
+    preClose(done) {
+      const server = this.websocketServer;
+      void closeSpread(server.clients, config.shutdownSpreadMs).then(() => server.close(() => done()));
+    },
   });
   const tokens = new TokenStore(deps.redis, 1);
   app.get(
@@ -42,9 +65,12 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     (socket, request) => {
       const userId = request.wsUserId!;
       request.log.info({ userId }, 'socket open');
+      metrics.connectionsOpen.inc();
+      socket.once('close', () => metrics.connectionsOpen.dec());
       serveSocket(socket, userId, { index, subscriber, redis: deps.redis, maxFrameBytes: config.maxFrameBytes, log: request.log });
     },
   );
   healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' } });
+  metricsRoute(app, serviceMetrics.registry);
   return app;
 }

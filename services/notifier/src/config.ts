@@ -8,6 +8,8 @@ export const notifierEnv = {
   PORT: port(8002),
   /** Largest client frame answered normally; bigger ones get a `frame_too_large` error frame. Default 4096. */
   WS_MAX_FRAME_BYTES: Type.Integer({ default: 4096, minimum: 256, maximum: 1_048_576 }),
+  /** On SIGTERM, sockets are closed (1012) at random moments within this window. Default 2000 ms. */
+  SHUTDOWN_SPREAD_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60_000 }),
 };
 
 export interface NotifierConfig {
@@ -16,6 +18,7 @@ export interface NotifierConfig {
   logLevel: string;
   redisUrl: string;
   maxFrameBytes: number;
+  shutdownSpreadMs: number;
 }
 
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -26,5 +29,6 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     logLevel: e.LOG_LEVEL,
     redisUrl: redisUrlFrom(e),
     maxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    shutdownSpreadMs: e.SHUTDOWN_SPREAD_MS,
   };
 }

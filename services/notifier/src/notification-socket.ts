@@ -1,4 +1,4 @@
-import type { ClientFrame, NotificationType, SubscribeFrame } from '@parking-realtime/protocol';
+import { type ClientFrame, compareNotificationIds, type NotificationType, type SubscribeFrame } from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Redis } from '@parking-realtime/server';
@@ -13,7 +13,13 @@ export interface Connection {
   readonly userId: string;
   readonly socket: WebSocket;
   /** While a resume replays history, live notifications wait here, in order. */
-  held: Buffer[] | undefined;
+  held: Array<{ type: NotificationType; payload: Buffer }> | undefined;
+  /**
+   * After a replay, per type, the newest id it covered: a live notification at
+   * or below it was replayed already (it was still in flight from Redis), so
+   * it is dropped. Cleared per type by the first newer one.
+   */
+  floor: Map<NotificationType, string> | undefined;
 }
 
 export interface SocketContext {
@@ -25,10 +31,19 @@ export interface SocketContext {
   log: FastifyBaseLogger;
 }
 
-/** Hands a live notification to a connection: straight to the socket, or held while it resumes. */
-export function deliver(conn: Connection, payload: Buffer): void {
-  if (conn.held) conn.held.push(payload);
-  else sendPayload(conn.socket, payload);
+/** Hands a live notification to a connection: to the socket, held while it resumes, or dropped if replayed. */
+export function deliver(conn: Connection, type: NotificationType, payload: Buffer): void {
+  if (conn.held) {
+    conn.held.push({ type, payload });
+    return;
+  }
+  const floor = conn.floor?.get(type);
+  if (floor !== undefined) {
+    if (compareNotificationIds(notificationIdOf(payload), floor) <= 0) return;
+    conn.floor!.delete(type);
+    if (conn.floor!.size === 0) conn.floor = undefined;
+  }
+  sendPayload(conn.socket, payload);
 }
 
 function sendPayload(socket: WebSocket, payload: Buffer): void {
@@ -48,7 +63,7 @@ function notificationIdOf(payload: Buffer): string {
  * it when it closes. Bad frames get an error frame and change nothing else.
  */
 export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContext): void {
-  const conn: Connection = { userId, socket, held: undefined };
+  const conn: Connection = { userId, socket, held: undefined, floor: undefined };
   let queue = Promise.resolve();
   let closed = false;
 
@@ -94,10 +109,11 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
   }
 
   /**
-   * Subscribe, then replay what was missed since `last_id`, then go live:
-   * live notifications are held from before the subscription starts until
-   * the replay is written, and those the replay already carried are dropped,
-   * so there is no gap and no duplicate.
+   * Subscribe, then replay what was missed since `last_id`, then go live.
+   * Live notifications are held from before the subscription starts until the
+   * replay is written; then anything at or below the newest id the replay
+   * covered (or `last_id`) is dropped, whether it was held or is still on its
+   * way from Redis. Ids rise in publish order, so this leaves no gap and no duplicate.
    */
   async function resume(frame: SubscribeFrame & { last_id: string }): Promise<void> {
     const types = unique(frame.notification_types);
@@ -107,18 +123,17 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
       send(socket, frames.subscribed(types));
       const missed = await readMissed(ctx.redis, userId, types, frame.last_id);
       if (missed.gap) send(socket, frames.resumeGap(frame.last_id));
-      const replayed = new Set<string>();
+      let covered = frame.last_id;
       for (const { id, frame: text } of missed.frames) {
-        replayed.add(id);
+        covered = id;
         send(socket, text);
       }
-      const held = conn.held;
-      conn.held = undefined;
-      for (const payload of held) {
-        if (!replayed.has(notificationIdOf(payload))) sendPayload(socket, payload);
-      }
+      conn.floor = conn.floor ?? new Map();
+      for (const type of types) conn.floor.set(type, covered);
     } finally {
+      const held = conn.held ?? [];
       conn.held = undefined;
+      for (const { type, payload } of held) deliver(conn, type, payload);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { broadcastChannel, createRedis, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
-import { startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
+import { metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildNotifierApp } from '../src/app.js';
 import { loadNotifierConfig } from '../src/config.js';
@@ -172,4 +172,37 @@ t.test('a plain HTTP GET on the socket path is refused without consuming the tok
   const s = await TestSocket.connect(wsUrl(token));
   sockets.push(s);
   t.pass('the token still works for a real upgrade');
+});
+
+const metric = async (name: string, labels = '') => {
+  const text = (await app.inject({ url: '/metrics' })).body;
+  return metricValue(text, name, labels);
+};
+
+t.test('/metrics: one delivered notification moves the counter by exactly one, with its latency', async (t) => {
+  const frank = await connect('12');
+  await frank.subscribe(['reservation']);
+  const openSockets = await metric('ws_connections_open');
+  t.ok(openSockets >= 1, 'open sockets are counted');
+  const delivered = await metric('notifications_delivered_total', 'type="reservation"');
+  const observed = await metric('notification_delivery_latency_seconds_count', 'type="reservation"');
+  const one = frame('reservation');
+  await publisher.publish(userChannel('12', 'reservation'), one);
+  await frank.nextOfType('notification');
+  t.equal((await metric('notifications_delivered_total', 'type="reservation"')) - delivered, 1);
+  t.equal((await metric('notification_delivery_latency_seconds_count', 'type="reservation"')) - observed, 1);
+  await frank.close();
+  await waitFor(async () => (await metric('ws_connections_open')) === openSockets - 1, 5000, 'the gauge to drop');
+});
+
+t.test('refused upgrades are counted by reason', async (t) => {
+  const before = await metric('auth_failures_total', 'reason="ws_token_invalid"');
+  await TestSocket.refused(wsUrl('B'.repeat(43)));
+  t.equal((await metric('auth_failures_total', 'reason="ws_token_invalid"')) - before, 1);
+});
+
+t.test('readyz covers Redis and the subscriber connection', async (t) => {
+  const res = await app.inject({ url: '/readyz' });
+  t.equal(res.statusCode, 200);
+  t.same(res.json().checks, { redis: true, subscriber: true });
 });

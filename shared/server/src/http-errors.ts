@@ -36,7 +36,7 @@ declare module 'fastify' {
  * schema failures as 400 with field errors, Fastify's client errors under our
  * codes, and anything else as a 500 that reveals nothing.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, onRefused?: (status: number, code: string) => void): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let status: number;
     let body: ErrorBody;
@@ -56,7 +56,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       status = 500;
       body = { code: ErrorCode.internal, message: 'Internal error' };
     }
-    if (status >= 400 && status < 500) request.log.info({ code: body.code, status }, 'request refused');
+    if (status >= 400 && status < 500) {
+      request.log.info({ code: body.code, status }, 'request refused');
+      onRefused?.(status, body.code);
+    }
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>

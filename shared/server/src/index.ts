@@ -11,3 +11,4 @@ export * from './http-errors.js';
 export * from './health-routes.js';
 export * from './run-service.js';
 export * from './jwt-auth.js';
+export * from './metrics.js';

@@ -15,6 +15,11 @@ export function userChannel(userId: string, type: NotificationType): string {
   return `pr:{u:${userId}}:${type}`;
 }
 
+/** The notification type a channel built above carries. */
+export function notificationTypeOfChannel(channel: string): NotificationType {
+  return (channel.endsWith(':all') ? channel.slice(channel.indexOf('{t:') + 3, channel.indexOf('}')) : channel.slice(channel.lastIndexOf(':') + 1)) as NotificationType;
+}
+
 /** Pub/sub channel for broadcast notifications of one type. */
 export function broadcastChannel(type: NotificationType): string {
   return `pr:{t:${type}}:all`;

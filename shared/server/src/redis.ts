@@ -12,6 +12,8 @@ export interface RedisConnectionOptions {
   failFast?: boolean;
   /** Required by BullMQ workers, whose blocking commands must not time out. */
   maxRetriesPerRequest?: number | null;
+  /** Called on every reconnect attempt (for the redis_reconnects_total metric). */
+  onReconnecting?: () => void;
 }
 
 /** A Redis connection that reconnects forever with capped backoff and logs its state changes. */
@@ -24,6 +26,7 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
     lazyConnect: false,
   };
   const redis = new Redis(url, redisOptions);
+  if (options.onReconnecting) redis.on('reconnecting', options.onReconnecting);
   const log = options.logger?.child({ redis: options.name });
   if (log) {
     redis.on('ready', () => log.info('redis ready'));

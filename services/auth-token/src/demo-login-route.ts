@@ -1,0 +1,28 @@
+import { UserId } from '@parking-realtime/protocol';
+import { HttpError, toFieldErrors } from '@parking-realtime/server';
+// For the type of app.jwt, which @fastify/jwt adds (shared/server registers the plugin).
+import type {} from '@fastify/jwt';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+const DemoLoginBody = Compile(Type.Object({ user_id: Type.Optional(UserId) }, { additionalProperties: false }));
+
+/**
+ * `POST /api/user/demo-login/` (DEMO_MODE=1 only, never in production): mints
+ * a SimpleJWT-style access token for a demo user, so the stack can be tried
+ * without the main application. The body, `{"user_id"?: …}`, may be absent.
+ */
+export function demoLoginRoute(app: FastifyInstance): void {
+  app.post('/api/user/demo-login/', async (request, reply) => {
+    const body = request.body ?? {};
+    if (!DemoLoginBody.Check(body)) {
+      const errors = toFieldErrors(DemoLoginBody.Errors(body));
+      throw new HttpError(400, 'invalid_request', 'Body must be {"user_id"?: number | string}', errors);
+    }
+    const userId = body.user_id ?? Math.floor(Math.random() * 1_000_000) + 1;
+    const access = app.jwt.sign({ user_id: userId, token_type: 'access' }, { expiresIn: '1h' });
+    reply.header('cache-control', 'no-store');
+    return { access, user_id: userId };
+  });
+}

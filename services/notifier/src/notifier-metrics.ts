@@ -1,0 +1,45 @@
+import type { NotificationType } from '@parking-realtime/protocol';
+import type { ServiceMetrics } from '@parking-realtime/server';
+import { Counter, Gauge, Histogram } from 'prom-client';
+
+export interface NotifierMetrics {
+  connectionsOpen: Gauge;
+  delivered: Counter<'type'>;
+  deliveryLatency: Histogram<'type'>;
+}
+
+export function createNotifierMetrics({ registry }: ServiceMetrics): NotifierMetrics {
+  return {
+    connectionsOpen: new Gauge({ name: 'ws_connections_open', help: 'Open WebSocket connections', registers: [registry] }),
+    delivered: new Counter({
+      name: 'notifications_delivered_total',
+      help: 'Notifications written to sockets, by type (one per recipient socket)',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: 'notification_delivery_latency_seconds',
+      help: 'From event creation (created_at) to the write to the sockets',
+      labelNames: ['type'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+}
+
+const CREATED_AT = Buffer.from('"created_at":"');
+
+/** created_at of a serialized notification, in ms: the frame's last field, found without parsing the frame. */
+export function createdAtMs(payload: Buffer): number {
+  const at = payload.lastIndexOf(CREATED_AT);
+  if (at < 0) return Number.NaN;
+  const start = at + CREATED_AT.length;
+  return Date.parse(payload.toString('latin1', start, payload.indexOf(0x22, start)));
+}
+
+export function recordDelivery(metrics: NotifierMetrics, type: NotificationType, payload: Buffer, recipients: number): void {
+  if (recipients === 0) return;
+  metrics.delivered.inc({ type }, recipients);
+  const created = createdAtMs(payload);
+  if (!Number.isNaN(created)) metrics.deliveryLatency.observe({ type }, Math.max(0, Date.now() - created) / 1000);
+}

@@ -1,0 +1,95 @@
+import type { Frame, TestSocket } from './test-socket.js';
+
+/**
+ * A client that does what an app's client should: when its socket closes, it
+ * opens a new one (through `connect`, which fetches a fresh token and
+ * subscribes with the last id it saw) and carries on. Collects every
+ * notification across all its sockets, in arrival order.
+ */
+export class ReconnectingClient {
+  readonly notifications: Frame[] = [];
+  readonly closeCodes: number[] = [];
+  /** For each notification, which socket (0, 1, …) it came on, and the last_id each socket resumed from. */
+  readonly origins: number[] = [];
+  readonly resumedFrom: Array<string | undefined> = [];
+  reconnects = 0;
+  private socket: TestSocket | undefined;
+  private stopped = false;
+  private listeners: Array<() => void> = [];
+
+  constructor(private readonly connect: (lastId: string | undefined) => Promise<TestSocket>) {}
+
+  async start(): Promise<void> {
+    await this.open();
+  }
+
+  get lastId(): string | undefined {
+    return this.notifications.at(-1)?.id as string | undefined;
+  }
+
+  /** Resolves once `check` holds, re-checked on every notification; fails after `timeoutMs`. */
+  waitUntil(check: (c: ReconnectingClient) => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    if (check(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; have ${this.notifications.length}`));
+      }, timeoutMs);
+      const listener = () => {
+        if (!check(this)) return;
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        resolve();
+      };
+      this.listeners.push(listener);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.socket?.close();
+  }
+
+  private async open(): Promise<void> {
+    let attempt = 0;
+    for (;;) {
+      try {
+        const lastId = this.lastId;
+        const socket = await this.connect(lastId);
+        this.resumedFrom.push(lastId);
+        this.attach(socket);
+        return;
+      } catch (err) {
+        attempt += 1;
+        if (attempt >= 20 || this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
+  private attach(socket: TestSocket): void {
+    this.socket = socket;
+    const origin = this.resumedFrom.length - 1;
+    let cursor = 0;
+    // TestSocket records every frame, including those that arrived before this listener.
+    const drain = () => {
+      for (; cursor < socket.received.length; cursor++) {
+        const frame = socket.received[cursor]!;
+        if (frame.type === 'notification') {
+          this.notifications.push(frame);
+          this.origins.push(origin);
+        }
+      }
+      for (const listener of [...this.listeners]) listener();
+    };
+    socket.ws.on('message', drain);
+    drain();
+    void socket.closed.then(({ code }) => {
+      drain();
+      this.closeCodes.push(code);
+      if (this.stopped) return;
+      this.reconnects += 1;
+      void this.open();
+    });
+  }
+}
