@@ -2,7 +2,7 @@
 # `npm start`: the local stack, installing what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash infra/scripts/ensure-system-deps.sh
+bash infra/scripts/ensure-system-deps.sh nginx
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -4,13 +4,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-bash infra/scripts/ensure-system-deps.sh || exit 1
+bash infra/scripts/ensure-system-deps.sh nginx || exit 1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
 
 log=$(mktemp)
-npx turbo run lint typecheck build test --concurrency=2 --output-logs=full 2>&1 | tee "$log"
+npx turbo run lint typecheck build test --concurrency=2 --continue --output-logs=full 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # One closing line for all packages, summed from each tap run's summary.

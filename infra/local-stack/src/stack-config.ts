@@ -11,6 +11,8 @@ export const stackEnv = {
   NOTIFIER_PORTS: Type.String({ default: '8002,8004', pattern: '^\\d{1,5}(,\\d{1,5})*$' }),
   /** Port of event-ingest. Default 8003. */
   EVENT_INGEST_PORT: port(8003),
+  /** Port of nginx, the one entry point. Default 8000. */
+  NGINX_PORT: port(8000),
 };
 
 export interface StackConfig {
@@ -18,6 +20,7 @@ export interface StackConfig {
   authTokenPort: number;
   notifierPorts: number[];
   eventIngestPort: number;
+  nginxPort: number;
 }
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
@@ -27,5 +30,6 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     authTokenPort: e.AUTH_TOKEN_PORT,
     notifierPorts: e.NOTIFIER_PORTS.split(',').map(Number),
     eventIngestPort: e.EVENT_INGEST_PORT,
+    nginxPort: e.NGINX_PORT,
   };
 }

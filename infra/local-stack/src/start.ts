@@ -1,73 +1,63 @@
 import { ConfigError } from '@parking-realtime/server';
-import { type ServiceProcess, startRedis, startService, type TestRedis } from '@parking-realtime/testing';
+import { type Stack, startStack } from './stack.js';
 import { loadStackConfig } from './stack-config.js';
 
 /**
- * `npm start`: Redis (a redis-server child unless REDIS_URL is set),
- * auth-token, the notifiers and event-ingest, each its own process, with the
+ * `npm start`: the whole topology as local processes behind nginx, with the
  * caller's environment passed to every service. Ctrl-C or SIGTERM stops all of it.
  */
 let config: ReturnType<typeof loadStackConfig>;
 try {
   config = loadStackConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
 }
 
-const children: ServiceProcess[] = [];
-let redis: TestRedis | undefined;
+let stack: Stack | undefined;
 let stopping = false;
-
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     console.error('\nstopping the stack…');
-    await Promise.all(children.map((c) => c.kill('SIGTERM')));
-    await redis?.stop();
+    await stack?.stop();
   }
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
+if (!process.env.JWT_SECRET || !process.env.SERVICE_JWT_SECRET) {
+  console.error('JWT_SECRET or SERVICE_JWT_SECRET not set: the services use development secrets (refused with NODE_ENV=production).');
+}
 try {
-  if (!process.env.JWT_SECRET || !process.env.SERVICE_JWT_SECRET) {
-    console.error('JWT_SECRET or SERVICE_JWT_SECRET not set: the services use development secrets (refused with NODE_ENV=production).');
-  }
-  let redisUrl = config.redisUrl;
-  if (!redisUrl) {
-    redis = await startRedis({ appendonly: true });
-    redisUrl = redis.url;
-  }
-  const passThrough = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const env = (port: number) => ({ ...passThrough, REDIS_URL: redisUrl!, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: process.env.NODE_ENV ?? 'development' });
-  const started = await Promise.all([
-    startService('auth-token', env(config.authTokenPort), 30_000, true),
-    ...config.notifierPorts.map((p) => startService('notifier', env(p), 30_000, true)),
-    startService('event-ingest', env(config.eventIngestPort), 30_000, true),
-  ]);
-  children.push(...started);
-  for (const child of started) {
-    void child.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      console.error(`${child.name} on :${child.port} exited (${code ?? signal}); stopping the stack`);
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  stack = await startStack({
+    redisUrl: config.redisUrl,
+    authTokenPort: config.authTokenPort,
+    notifierPorts: config.notifierPorts,
+    eventIngestPort: config.eventIngestPort,
+    nginxPort: config.nginxPort,
+    env,
+    echo: true,
+    onServiceExit: (service, code, signal) => {
+      console.error(`${service.name} on :${service.port} exited (${code ?? signal}); stopping the stack`);
       void stop(1);
-    });
-  }
+    },
+  });
+  const s = stack;
   console.error(
     [
       '',
-      'parking-realtime is running:',
-      `  Redis              ${redisUrl}${redis ? ' (redis-server child)' : ''}`,
-      `  auth-token         http://127.0.0.1:${config.authTokenPort}/api/user/ws-token/`,
-      ...started
-        .filter((c) => c.name === 'notifier')
-        .map((c) => `  notifier           ws://127.0.0.1:${c.port}/ws/notifications/?token=<ws_token>`),
-      `  event-ingest       http://127.0.0.1:${config.eventIngestPort}/api/events/`,
+      `parking-realtime is running on ${s.url.replace('127.0.0.1', 'localhost')}`,
+      `  demo page          ${s.url}/`,
+      `  ws token           GET  ${s.url}/api/user/ws-token/   (Authorization: Bearer <JWT>)`,
+      `  notifications      ws://127.0.0.1:${s.nginx.port}/ws/notifications/?token=<ws_token>`,
+      `  events             POST ${s.url}/api/events/          (Authorization: Bearer <service JWT>)`,
+      `  Redis              ${s.redisUrl}${config.redisUrl ? '' : ' (redis-server child)'}`,
+      `  behind nginx:      auth-token :${s.authToken.port}, notifiers ${s.notifiers.map((n) => `:${n.port}`).join(' ')}, event-ingest :${s.eventIngest.port}`,
+      '  each service also answers /healthz, /readyz and /metrics on its own port',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

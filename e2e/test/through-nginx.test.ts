@@ -1,0 +1,129 @@
+import { compareNotificationIds } from '@parking-realtime/protocol';
+import {
+  type Frame,
+  freePort,
+  metricValue,
+  ReconnectingClient,
+  serviceJwt,
+  simpleJwtAccessToken,
+  TestSocket,
+} from '@parking-realtime/testing';
+import t from 'tap';
+import { testNginxConfig } from '../../infra/local-stack/src/nginx-process.js';
+import { startStack } from '../../infra/local-stack/src/stack.js';
+
+const JWT_SECRET = 'nginx-jwt-secret-that-is-long-enough-0123';
+const SERVICE_JWT_SECRET = 'nginx-service-secret-long-enough-01234567';
+const stack = await startStack({
+  authTokenPort: 0,
+  notifierPorts: [0, 0],
+  eventIngestPort: 0,
+  nginxPort: await freePort(),
+  env: { JWT_SECRET, SERVICE_JWT_SECRET, SHUTDOWN_SPREAD_MS: '300', PATH: process.env.PATH ?? '' },
+});
+const clients: ReconnectingClient[] = [];
+const tokensSeen: string[] = [];
+t.teardown(async () => {
+  await Promise.all(clients.map((c) => c.stop()));
+  await stack.stop();
+});
+
+async function wsToken(userId: number): Promise<string> {
+  const res = await fetch(`${stack.url}/api/user/ws-token/`, {
+    headers: { authorization: `Bearer ${simpleJwtAccessToken(JWT_SECRET, userId)}` },
+  });
+  if (res.status !== 200) throw new Error(`token via nginx: ${res.status}`);
+  const { ws_token } = (await res.json()) as { ws_token: string };
+  tokensSeen.push(ws_token);
+  return ws_token;
+}
+
+const wsBase = stack.url.replace('http', 'ws');
+async function openSocket(userId: number, lastId?: string): Promise<TestSocket> {
+  const socket = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(userId)}`);
+  await socket.subscribe(['parking_lot', 'reservation'], lastId ? { last_id: lastId } : {});
+  return socket;
+}
+
+async function postEvent(event: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${stack.url}/api/events/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  if (res.status !== 202) throw new Error(`event via nginx: ${res.status} ${await res.text()}`);
+}
+
+async function openConnections(port: number): Promise<number> {
+  return metricValue(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), 'ws_connections_open');
+}
+
+t.test('nginx -t passes on the rendered config', async (t) => {
+  const result = testNginxConfig(stack.nginx.configPath, stack.nginx.dir);
+  t.ok(result.ok, result.output);
+});
+
+t.test('the demo page is served at /', async (t) => {
+  const res = await fetch(`${stack.url}/`);
+  t.equal(res.status, 200);
+  t.match(await res.text(), /Smart Parking Davao/);
+});
+
+t.test('clients spread over both notifiers through nginx all receive a broadcast', async (t) => {
+  for (let user = 1; user <= 8; user++) {
+    const client = new ReconnectingClient((lastId) => openSocket(user, lastId));
+    await client.start();
+    clients.push(client);
+  }
+  const [a, b] = stack.notifiers;
+  const onA = await openConnections(a!.port);
+  const onB = await openConnections(b!.port);
+  t.equal(onA + onB, 8, 'every socket is open on some notifier');
+  t.ok(onA > 0 && onB > 0, `both notifiers hold sockets (${onA} and ${onB})`);
+
+  await postEvent({ type: 'parking_lot', message: 'Lot A: 3 free', data: { lot_id: 1, free: 3, tag: 'hello' } });
+  for (const client of clients) {
+    await client.waitUntil((c) => c.notifications.some((n) => (n.data as { tag?: string }).tag === 'hello'), 10_000, 'the broadcast');
+  }
+  t.pass('all eight received it');
+});
+
+t.test('SIGTERM one notifier mid-stream: its clients reconnect through nginx and miss nothing', async (t) => {
+  const total = 100;
+  const killAt = 30;
+  const victim = stack.notifiers[0]!;
+  const isStream = (n: Frame) => (n.data as { tag?: string }).tag === 'stream';
+  let stopped: Promise<void> | undefined;
+  for (let seq = 1; seq <= total; seq++) {
+    await postEvent({ type: 'parking_lot', message: `n${seq}`, data: { tag: 'stream', seq } });
+    // Not awaited: events keep flowing while the notifier shuts down.
+    if (seq === killAt) stopped = victim.kill('SIGTERM');
+  }
+  await stopped;
+  for (const client of clients) {
+    await client.waitUntil((c) => c.notifications.filter(isStream).length >= total, 20_000, `all ${total} events`);
+  }
+  const moved = clients.filter((c) => c.closeCodes.includes(1012));
+  t.ok(moved.length > 0, `${moved.length} clients were told 1012 (service restart) and reconnected`);
+  t.equal(await openConnections(stack.notifiers[1]!.port), clients.length, 'all sockets now on the surviving notifier');
+  for (const client of clients) {
+    const stream = client.notifications.filter(isStream);
+    t.same(
+      stream.map((n) => (n.data as { seq: number }).seq).sort((x, y) => x - y),
+      Array.from({ length: total }, (_, i) => i + 1),
+      'every event exactly once',
+    );
+    if (new Set(stream.map((n) => n.id)).size !== stream.length || stream.length !== total) {
+      t.comment(`codes=${client.closeCodes} resumed=${client.resumedFrom} ${JSON.stringify(client.notifications.map((n, i) => [(n.data as { seq: number }).seq, n.id, client.origins[i]]))}`);
+    }
+    const ordered = stream.every((n, i) => i === 0 || compareNotificationIds(stream[i - 1]!.id as string, n.id as string) < 0);
+    t.ok(ordered, 'in id order');
+  }
+});
+
+t.test('nginx logs the socket path but never the ws token', async (t) => {
+  const log = stack.nginx.accessLog();
+  t.match(log, /GET \/ws\/notifications\/ HTTP\/1\.1/);
+  for (const token of tokensSeen) t.notOk(log.includes(token), 'no token in the access log');
+  t.notOk(/token=/.test(log), 'no query string at all');
+});

@@ -1,0 +1,81 @@
+import { type ServiceProcess, startRedis, startService, type TestRedis } from '@parking-realtime/testing';
+import { type NginxProcess, startNginx } from './nginx-process.js';
+
+export interface StackOptions {
+  /** Use this Redis instead of starting a redis-server child. */
+  redisUrl?: string | undefined;
+  authTokenPort: number;
+  notifierPorts: number[];
+  eventIngestPort: number;
+  nginxPort: number;
+  /** Environment for every service (the caller's, in `npm start`). */
+  env: Record<string, string>;
+  /** Copy the services' logs to this process' output. */
+  echo?: boolean;
+  /** Called when a service exits while the stack is up. */
+  onServiceExit?: (service: ServiceProcess, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface Stack {
+  redisUrl: string;
+  url: string;
+  authToken: ServiceProcess;
+  notifiers: ServiceProcess[];
+  eventIngest: ServiceProcess;
+  nginx: NginxProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The deployed topology as local processes: Redis, auth-token, the notifiers,
+ * event-ingest, and nginx in front on one port. `stop()` ends all of it.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  let redis: TestRedis | undefined;
+  const services: ServiceProcess[] = [];
+  let nginx: NginxProcess | undefined;
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    await nginx?.stop();
+    await Promise.all(services.map((s) => s.kill('SIGTERM')));
+    await redis?.stop();
+  };
+  try {
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      redis = await startRedis({ appendonly: true });
+      redisUrl = redis.url;
+    }
+    const env = (port: number) => ({
+      ...options.env,
+      REDIS_URL: redisUrl!,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: options.env.NODE_ENV ?? 'development',
+    });
+    const echo = options.echo ?? false;
+    const started = await Promise.all([
+      startService('auth-token', env(options.authTokenPort), 30_000, echo),
+      startService('event-ingest', env(options.eventIngestPort), 30_000, echo),
+      ...options.notifierPorts.map((p) => startService('notifier', env(p), 30_000, echo)),
+    ]);
+    services.push(...started);
+    const [authToken, eventIngest, ...notifiers] = started as [ServiceProcess, ServiceProcess, ...ServiceProcess[]];
+    for (const service of started) {
+      void service.exited.then(({ code, signal }) => {
+        if (!stopping) options.onServiceExit?.(service, code, signal);
+      });
+    }
+    nginx = await startNginx({
+      port: options.nginxPort,
+      authToken: [authToken.port],
+      eventIngest: [eventIngest.port],
+      notifiers: notifiers.map((n) => n.port),
+    });
+    return { redisUrl, url: nginx.url, authToken, notifiers, eventIngest, nginx, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
