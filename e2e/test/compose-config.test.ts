@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { parse } from 'yaml';
+import { COMPOSE_CONFIG_PATH, COMPOSE_TARGET, renderNginxConfig } from '../../infra/local-stack/src/nginx-config.js';
+import { authTokenEnv } from '../../services/auth-token/src/config.js';
+import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
+import { notifierEnv } from '../../services/notifier/src/config.js';
+
+// Static checks of the container deployment (no container engine needed):
+// docker-compose.yml, infra/Dockerfile and infra/nginx/nginx.compose.conf must
+// agree with each other and with the services' env schemas.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFileSync(`${ROOT}${path}`, 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string; args?: Record<string, unknown> | string[] };
+  command?: string | string[];
+  environment?: Record<string, unknown> | string[];
+  ports?: unknown[];
+  volumes?: unknown[];
+  deploy?: { replicas?: number };
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+}
+
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+const services = compose.services;
+const nginxConf = read('infra/nginx/nginx.compose.conf');
+const dockerfile = read('infra/Dockerfile');
+
+/** Each app service and the env schema it loads at start-up: these keys are all it reads. */
+const APP_SCHEMAS = {
+  'auth-token': authTokenEnv,
+  'event-ingest': eventIngestEnv,
+  notifier: notifierEnv,
+} as const satisfies Record<string, Record<string, unknown>>;
+type AppService = keyof typeof APP_SCHEMAS;
+const APP_SERVICES = Object.keys(APP_SCHEMAS) as AppService[];
+const isAppService = (name: string): name is AppService => Object.hasOwn(APP_SCHEMAS, name);
+
+/** Compose's `environment`, as a map or as a list of KEY=VALUE. */
+function environmentOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const i = entry.indexOf('=');
+        return i < 0 ? [entry, ''] : [entry.slice(0, i), entry.slice(i + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+/** The value a `${VAR:-default}` reference gets when VAR is unset; other values as written. */
+const withDefault = (value: string) => /^\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}$/.exec(value)?.[1] ?? value;
+
+/** The port an app service listens on in compose: its PORT, else its schema's default. */
+function listenPort(name: AppService): number {
+  const port = environmentOf(services[name]!).PORT;
+  if (port !== undefined && withDefault(port) !== '') return Number(withDefault(port));
+  return schemaDefaultPort(name);
+}
+
+const schemaDefaultPort = (name: AppService) => Number((APP_SCHEMAS[name].PORT as { default?: unknown }).default);
+
+/** depends_on as name → condition (the short list form means service_started). */
+function dependsOn(service: ComposeService): Record<string, string | undefined> {
+  const deps = service.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [d, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, v?.condition]));
+}
+
+/** `host:port` of every `server` line inside an `upstream { … }` block. */
+function nginxUpstreamServers(conf: string): { host: string; port: number }[] {
+  const servers: { host: string; port: number }[] = [];
+  for (const block of conf.matchAll(/^\s*upstream\s+\S+\s*\{([^}]*)\}/gm)) {
+    for (const server of block[1]!.matchAll(/^\s*server\s+([^\s:;]+):(\d+)[\s;]/gm)) {
+      servers.push({ host: server[1]!, port: Number(server[2]) });
+    }
+  }
+  return servers;
+}
+
+t.test('every upstream nginx names is a compose service on that port', async (t) => {
+  const upstreams = nginxUpstreamServers(nginxConf);
+  t.same(
+    upstreams.map((u) => u.host).sort(),
+    ['auth-token', 'event-ingest', 'notifier'],
+    'nginx proxies to auth-token, event-ingest and notifier',
+  );
+  for (const { host, port } of upstreams) {
+    t.ok(services[host], `${host} is a compose service`);
+    if (!isAppService(host)) {
+      t.fail(`${host} is not one of the app services`);
+      continue;
+    }
+    t.equal(listenPort(host), port, `${host} listens on ${port}`);
+  }
+});
+
+t.test('nginx publishes 8000 and serves the committed compose config and demo page', async (t) => {
+  const nginx = services.nginx!;
+  t.ok(nginx, 'an nginx service exists');
+  t.match(nginx.image, /^nginx:/, 'nginx runs the official nginx image');
+  t.ok(
+    (nginx.ports ?? []).some((p) => p === '8000:8000' || (typeof p === 'object' && p !== null && Number((p as { published?: unknown }).published) === 8000 && Number((p as { target?: unknown }).target) === 8000)),
+    'host port 8000 maps to nginx 8000',
+  );
+  t.match(nginxConf, /^\s*listen 8000;/m, 'the config listens on 8000');
+  const volumes = (nginx.volumes ?? []).map(String);
+  t.ok(volumes.includes('./infra/nginx/nginx.compose.conf:/etc/nginx/nginx.conf:ro'), 'nginx.compose.conf is mounted as nginx.conf, read-only');
+  t.ok(volumes.includes(`./infra/nginx/html:${COMPOSE_TARGET.demoRoot}:ro`), 'the demo page is mounted where the config serves it from');
+});
+
+t.test('nginx waits until every app service is healthy', async (t) => {
+  const deps = dependsOn(services.nginx!);
+  for (const name of APP_SERVICES) t.equal(deps[name], 'service_healthy', `nginx depends on ${name} being healthy`);
+});
+
+t.test('notifiers scale out: no published host port and at least two replicas', async (t) => {
+  const notifier = services.notifier!;
+  t.same(notifier.ports ?? [], [], 'notifier publishes no host port');
+  t.ok((notifier.deploy?.replicas ?? 1) >= 2, `notifier runs at least 2 replicas (got ${notifier.deploy?.replicas})`);
+});
+
+t.test('every variable compose sets for an app service is one that service reads', async (t) => {
+  for (const name of APP_SERVICES) {
+    const known = Object.keys(APP_SCHEMAS[name]);
+    const set = Object.keys(environmentOf(services[name]!));
+    t.ok(set.length > 0, `${name} has an environment`);
+    t.same(
+      set.filter((key) => !known.includes(key)),
+      [],
+      `${name} sets only variables its env schema declares`,
+    );
+  }
+});
+
+t.test('app services reach Redis by its compose name', async (t) => {
+  for (const name of APP_SERVICES) {
+    t.equal(withDefault(environmentOf(services[name]!).REDIS_URL ?? ''), 'redis://redis:6379', `${name} uses redis://redis:6379`);
+  }
+});
+
+t.test('secrets are never defaulted to a fixed value in compose', async (t) => {
+  // A fixed value would be accepted by NODE_ENV=production; empty falls back to the dev secret outside production only.
+  const secrets: [AppService, string][] = [
+    ['auth-token', 'JWT_SECRET'],
+    ['event-ingest', 'SERVICE_JWT_SECRET'],
+  ];
+  for (const [name, key] of secrets) {
+    const value = environmentOf(services[name]!)[key];
+    t.ok(value !== undefined, `${name} passes ${key} through`);
+    t.match(value, new RegExp(`^\\$\\{${key}(:?[-?][^}]*)?\\}$`), `${name} takes ${key} from the environment`);
+    t.equal(/^\$\{[^:}]*:?-(.+)\}$/.exec(value ?? '')?.[1], undefined, `${key} has no non-empty default`);
+  }
+});
+
+t.test('redis is redis:8.0.1-alpine with append-only persistence on a named volume', async (t) => {
+  const redis = services.redis!;
+  t.equal(redis.image, 'redis:8.0.1-alpine');
+  const command = Array.isArray(redis.command) ? redis.command.join(' ') : (redis.command ?? '');
+  t.match(command, /--appendonly yes\b/, 'redis runs with --appendonly yes');
+  const dataVolume = (redis.volumes ?? []).map(String).find((v) => v.split(':')[1] === '/data');
+  t.ok(dataVolume, '/data is a volume');
+  t.ok(dataVolume && !/^[./~]/.test(dataVolume), '/data is a named volume');
+  const healthcheck = [redis.healthcheck?.test ?? []].flat().join(' ');
+  t.match(healthcheck, /redis-cli ping/, 'redis is healthy once it answers PING');
+});
+
+t.test('every app service waits for a healthy redis and has its own healthcheck', async (t) => {
+  for (const name of APP_SERVICES) {
+    const service = services[name]!;
+    t.equal(dependsOn(service).redis, 'service_healthy', `${name} depends on redis being healthy`);
+    const test = [service.healthcheck?.test ?? []].flat();
+    t.ok(test.length > 0 && service.healthcheck?.disable !== true, `${name} has a healthcheck`);
+    t.match(test.join(' '), /\/readyz\b/, `${name}'s healthcheck asks /readyz`);
+  }
+});
+
+t.test('every app service is built from infra/Dockerfile with SERVICE set to its own name', async (t) => {
+  for (const name of APP_SERVICES) {
+    const build = services[name]!.build;
+    t.equal(build?.context, '.', `${name} builds from the repository root`);
+    t.equal(build?.dockerfile, 'infra/Dockerfile', `${name} uses infra/Dockerfile`);
+    const args = Array.isArray(build?.args)
+      ? Object.fromEntries(build.args.map((a) => a.split('=') as [string, string]))
+      : (build?.args ?? {});
+    t.equal(args.SERVICE, name, `${name} is built with SERVICE=${name}`);
+  }
+});
+
+t.test('the Dockerfile builds in stages and runs a healthchecked service as a non-root user', async (t) => {
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const named = (word: string) => instructions.filter((line) => line.toUpperCase().startsWith(`${word} `));
+  t.ok(named('FROM').length >= 2, 'at least two FROM stages');
+  const healthchecks = named('HEALTHCHECK');
+  t.ok(healthchecks.length > 0 && !healthchecks.some((h) => /^HEALTHCHECK\s+NONE$/i.test(h)), 'a HEALTHCHECK');
+  const users = named('USER');
+  const lastUser = users.at(-1)?.split(/\s+/)[1];
+  t.ok(lastUser && !['root', '0'].includes(lastUser.split(':')[0]!), `the last USER is not root (got ${lastUser})`);
+  // Each service's image stage sets PORT to that service's own default, which HEALTHCHECK uses.
+  for (const name of APP_SERVICES) {
+    const stage = new RegExp(`^FROM\\s+\\S+\\s+AS\\s+base-${name}\\n(?:(?!FROM\\s).*\\n)*?ENV\\s+PORT=(\\d+)`, 'im').exec(
+      `${instructions.join('\n')}\n`,
+    );
+    t.ok(stage, `a base-${name} stage sets PORT`);
+    t.equal(Number(stage?.[1]), schemaDefaultPort(name), `the ${name} image's PORT is its schema default`);
+  }
+});
+
+t.test('the committed nginx.compose.conf is exactly what the template renders', async (t) => {
+  t.equal(COMPOSE_CONFIG_PATH, `${ROOT}infra/nginx/nginx.compose.conf`);
+  const rendered = `# GENERATED from nginx.conf.template by \`npm run render:nginx\`; do not edit.\n${renderNginxConfig(COMPOSE_TARGET)}`;
+  t.equal(nginxConf, rendered, 'run `npm run render:nginx` after changing the template or COMPOSE_TARGET');
+});
