@@ -1,0 +1,4 @@
+export * from './backoff.js';
+export * from './client-error.js';
+export * from './notification-client.js';
+export * from './urls.js';

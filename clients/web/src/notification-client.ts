@@ -1,0 +1,319 @@
+import type { NotificationFrame, NotificationType, ServerFrame } from '@parking-realtime/protocol';
+import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.js';
+import { NotificationClientError } from './client-error.js';
+import { pageOrigin, socketUrlFor, tokenUrlFor } from './urls.js';
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+export type WebSocketFactory = new (url: string) => WebSocketLike;
+
+/** Timer functions, injectable so tests can drive time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  now(): number;
+}
+
+export interface NotificationClientOptions {
+  /** The app's current JWT; called before every token fetch, so a refreshed JWT is used. */
+  getJwt: () => string | Promise<string>;
+  /** Notification types to subscribe to. Default: reservation and parking_lot. */
+  types?: readonly NotificationType[];
+  /** Origin of the API. Default: the page's origin (required outside a browser). */
+  baseUrl?: string;
+  /** Default `<baseUrl>/api/user/ws-token/`. */
+  tokenUrl?: string;
+  /** Default `<baseUrl>/ws/notifications/`, with wss: on an https page. */
+  socketUrl?: string;
+  /** Default: the global WebSocket. */
+  WebSocket?: WebSocketFactory;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Default 500 ms initial, 30 s cap, full jitter. */
+  backoff?: Partial<BackoffOptions>;
+  /** An application ping this often detects a dead link. Default 25 000 ms. */
+  pingIntervalMs?: number;
+  /** No pong (or any frame) within this after a ping: the link is dead. Default 10 000 ms. */
+  pongTimeoutMs?: number;
+  /** Notifications kept in `notifications`, newest last. Default 100. */
+  bufferSize?: number;
+  timers?: Timers;
+  random?: () => number;
+}
+
+export interface ClientEvents {
+  status: ConnectionStatus;
+  notification: NotificationFrame;
+  /** The server's history did not reach back to the last id: refetch state. */
+  resume_gap: { last_id: string };
+  error: NotificationClientError;
+}
+
+type Listener<K extends keyof ClientEvents> = (value: ClientEvents[K]) => void;
+
+const OPEN = 1;
+const defaultTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
+};
+
+/**
+ * One notification connection that keeps itself alive: a fresh token for
+ * every attempt, reconnects with exponential backoff and full jitter, an
+ * application ping to find dead links, resume from the last seen id, and no
+ * reconnect after `close()` or when the token endpoint refuses the JWT.
+ */
+export class NotificationClient {
+  private readonly options: Required<Omit<NotificationClientOptions, 'baseUrl' | 'backoff'>> & { backoff: BackoffOptions };
+  private readonly listeners: { [K in keyof ClientEvents]: Set<Listener<K>> } = {
+    status: new Set(),
+    notification: new Set(),
+    resume_gap: new Set(),
+    error: new Set(),
+  };
+  private socket: WebSocketLike | undefined;
+  private retryTimer: unknown;
+  private pingTimer: unknown;
+  private pongTimer: unknown;
+  private failures = 0;
+  private stopped = true;
+  private buffer: NotificationFrame[] = [];
+  private currentStatus: ConnectionStatus = 'idle';
+  private lastError: NotificationClientError | undefined;
+  private lastSeenId: string | undefined;
+
+  constructor(options: NotificationClientOptions) {
+    const base = options.baseUrl ?? pageOrigin();
+    const tokenUrl = options.tokenUrl ?? (base ? tokenUrlFor(base) : undefined);
+    const socketUrl = options.socketUrl ?? (base ? socketUrlFor(base) : undefined);
+    if (!tokenUrl || !socketUrl) throw new TypeError('NotificationClient: baseUrl (or tokenUrl and socketUrl) is required outside a browser');
+    const WebSocketImpl = options.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketFactory | undefined);
+    if (!WebSocketImpl) throw new TypeError('NotificationClient: no WebSocket implementation; pass options.WebSocket');
+    this.options = {
+      getJwt: options.getJwt,
+      types: options.types ?? ['reservation', 'parking_lot'],
+      tokenUrl,
+      socketUrl,
+      WebSocket: WebSocketImpl,
+      fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      pingIntervalMs: options.pingIntervalMs ?? 25_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+      bufferSize: options.bufferSize ?? 100,
+      timers: options.timers ?? defaultTimers,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** The latest notifications, oldest first, at most `bufferSize`. */
+  get notifications(): readonly NotificationFrame[] {
+    return this.buffer;
+  }
+
+  get error(): NotificationClientError | undefined {
+    return this.lastError;
+  }
+
+  /** Sent as `last_id` on every reconnect. */
+  get lastId(): string | undefined {
+    return this.lastSeenId;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  /** Starts (or restarts after close or a fatal error). */
+  connect(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.failures = 0;
+    this.lastError = undefined;
+    this.setStatus('connecting');
+    void this.attempt();
+  }
+
+  /** Closes for good: no reconnect until `connect()` is called again. */
+  close(): void {
+    this.stopped = true;
+    this.options.timers.clearTimeout(this.retryTimer);
+    this.stopPing();
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      detach(socket);
+      socket.close(1000, 'client closed');
+    }
+    this.setStatus('closed');
+  }
+
+  /** Empties the notification buffer (the resume position is kept). */
+  clear(): void {
+    this.buffer = [];
+  }
+
+  private async attempt(): Promise<void> {
+    let token: string;
+    try {
+      token = await this.fetchToken();
+    } catch (err) {
+      const error = err as NotificationClientError;
+      this.emit('error', error);
+      this.lastError = error;
+      if (error.fatal) {
+        this.stopped = true;
+        this.setStatus('closed');
+      } else {
+        this.scheduleRetry();
+      }
+      return;
+    }
+    if (this.stopped) return;
+    const url = `${this.options.socketUrl}${this.options.socketUrl.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+    const socket = new this.options.WebSocket(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      const subscribe = { type: 'subscribe', notification_types: this.options.types, ...(this.lastSeenId ? { last_id: this.lastSeenId } : {}) };
+      socket.send(JSON.stringify(subscribe));
+      this.startPing(socket);
+    };
+    socket.onmessage = (event) => this.handleFrame(event.data);
+    socket.onclose = () => this.lost(socket);
+    socket.onerror = () => {}; // a close event follows
+  }
+
+  private async fetchToken(): Promise<string> {
+    const jwt = await this.options.getJwt();
+    let response: Response;
+    try {
+      response = await this.options.fetch(this.options.tokenUrl, { headers: { authorization: `Bearer ${jwt}` } });
+    } catch (err) {
+      throw new NotificationClientError('token_unavailable', `Token endpoint unreachable: ${(err as Error).message}`, false);
+    }
+    if (response.status === 401 || response.status === 403) {
+      const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+      throw new NotificationClientError('auth_failed', body.message ?? 'The JWT was refused', true, body.code);
+    }
+    if (!response.ok) throw new NotificationClientError('token_unavailable', `Token endpoint answered ${response.status}`, false);
+    const body = (await response.json()) as { ws_token?: unknown };
+    if (typeof body.ws_token !== 'string') throw new NotificationClientError('token_unavailable', 'Token endpoint sent no ws_token', false);
+    return body.ws_token;
+  }
+
+  private handleFrame(data: unknown): void {
+    this.armPongTimeout(false);
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(String(data)) as ServerFrame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'subscribed':
+        this.failures = 0;
+        this.setStatus('open');
+        return;
+      case 'notification':
+        this.lastSeenId = frame.id;
+        this.buffer.push(frame);
+        if (this.buffer.length > this.options.bufferSize) this.buffer.splice(0, this.buffer.length - this.options.bufferSize);
+        this.emit('notification', frame);
+        return;
+      case 'resume_gap':
+        this.emit('resume_gap', { last_id: frame.last_id });
+        return;
+      case 'error': {
+        const error = new NotificationClientError('server_error', frame.message, false, frame.code);
+        this.lastError = error;
+        this.emit('error', error);
+        return;
+      }
+      default:
+        return; // pong: any frame already counts as a sign of life
+    }
+  }
+
+  /** The socket is gone (closed, or found dead): reconnect unless stopped. */
+  private lost(socket: WebSocketLike): void {
+    if (socket !== this.socket) return;
+    detach(socket);
+    this.socket = undefined;
+    this.stopPing();
+    if (this.stopped) return;
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.setStatus('reconnecting');
+    const delay = fullJitterDelay(this.failures, this.options.backoff, this.options.random);
+    this.failures += 1;
+    this.retryTimer = this.options.timers.setTimeout(() => {
+      if (!this.stopped) void this.attempt();
+    }, delay);
+  }
+
+  private startPing(socket: WebSocketLike): void {
+    this.stopPing();
+    const tick = () => {
+      if (socket !== this.socket || socket.readyState !== OPEN) return;
+      socket.send('{"type":"ping"}');
+      this.armPongTimeout(true);
+      this.pingTimer = this.options.timers.setTimeout(tick, this.options.pingIntervalMs);
+    };
+    this.pingTimer = this.options.timers.setTimeout(tick, this.options.pingIntervalMs);
+  }
+
+  /** Starts waiting for a sign of life after a ping; any frame ends the wait. */
+  private armPongTimeout(waiting: boolean): void {
+    this.options.timers.clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+    if (!waiting) return;
+    const socket = this.socket;
+    this.pongTimer = this.options.timers.setTimeout(() => {
+      if (!socket || socket !== this.socket) return;
+      // A dead link may take minutes to report its close: give up on it now.
+      socket.close(4000, 'pong timeout');
+      this.lost(socket);
+    }, this.options.pongTimeoutMs);
+  }
+
+  private stopPing(): void {
+    this.options.timers.clearTimeout(this.pingTimer);
+    this.options.timers.clearTimeout(this.pongTimer);
+    this.pingTimer = undefined;
+    this.pongTimer = undefined;
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (status === this.currentStatus) return;
+    this.currentStatus = status;
+    this.emit('status', status);
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
+    for (const listener of this.listeners[event]) listener(value);
+  }
+}
+
+function detach(socket: WebSocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = null;
+}
