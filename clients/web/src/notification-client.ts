@@ -315,5 +315,6 @@ function detach(socket: WebSocketLike): void {
   socket.onopen = null;
   socket.onmessage = null;
   socket.onclose = null;
-  socket.onerror = null;
+  // Closing a socket still connecting reports an error (an unhandled one would throw in Node's ws).
+  socket.onerror = () => {};
 }

@@ -38,7 +38,7 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   installErrorHandler(app, countAuthFailures(metrics));
   await registerJwt(app, config.jwt);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), config.jwt.userClaim, () => tokensIssued.inc());
-  if (config.demoMode) demoLoginRoute(app);
+  if (config.demoMode) demoLoginRoute(app, config.demoServiceJwtSecret);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);
   return app;

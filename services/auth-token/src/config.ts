@@ -31,6 +31,8 @@ export const authTokenEnv = {
   WS_TOKEN_TTL_SECONDS: Type.Integer({ default: 1800, minimum: 10, maximum: 86_400 }),
   /** 1 enables POST /api/user/demo-login/, which mints JWTs for demo users. Default 0; refused in production. */
   DEMO_MODE: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
+  /** Read only with DEMO_MODE=1: the demo login also hands out a service JWT, so the demo page can send events. */
+  SERVICE_JWT_SECRET: SecretSchema,
 };
 
 export interface AuthTokenConfig {
@@ -47,8 +49,9 @@ export interface AuthTokenConfig {
     usingDevSecret: boolean;
   };
   wsTokenTtlSeconds: number;
-  /** Mint JWTs for demo users (HS256 only, never in production). */
+  /** Mint JWTs for demo users (HS256 only, never in production), and service JWTs with this key. */
   demoMode: boolean;
+  demoServiceJwtSecret: string | undefined;
 }
 
 export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthTokenConfig {
@@ -81,5 +84,6 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     },
     wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
     demoMode: e.DEMO_MODE === '1',
+    demoServiceJwtSecret: e.DEMO_MODE === '1' ? requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV).secret : undefined,
   };
 }

@@ -1,5 +1,6 @@
 import { UserId } from '@parking-realtime/protocol';
 import { HttpError, toFieldErrors } from '@parking-realtime/server';
+import { createSigner } from 'fast-jwt';
 // For the type of app.jwt, which @fastify/jwt adds (shared/server registers the plugin).
 import type {} from '@fastify/jwt';
 import type { FastifyInstance } from 'fastify';
@@ -11,9 +12,12 @@ const DemoLoginBody = Compile(Type.Object({ user_id: Type.Optional(UserId) }, { 
 /**
  * `POST /api/user/demo-login/` (DEMO_MODE=1 only, never in production): mints
  * a SimpleJWT-style access token for a demo user, so the stack can be tried
- * without the main application. The body, `{"user_id"?: …}`, may be absent.
+ * without the main application, and a service JWT (scope events:publish) so
+ * the demo page can send events. The body, `{"user_id"?: …}`, may be absent.
  */
-export function demoLoginRoute(app: FastifyInstance): void {
+export function demoLoginRoute(app: FastifyInstance, serviceJwtSecret: string | undefined): void {
+  // The demo page sends events itself: a short-lived service JWT, only ever in demo mode.
+  const signService = serviceJwtSecret ? createSigner({ key: serviceJwtSecret, algorithm: 'HS256', expiresIn: 3_600_000 }) : undefined;
   app.post('/api/user/demo-login/', async (request, reply) => {
     const body = request.body ?? {};
     if (!DemoLoginBody.Check(body)) {
@@ -23,6 +27,7 @@ export function demoLoginRoute(app: FastifyInstance): void {
     const userId = body.user_id ?? Math.floor(Math.random() * 1_000_000) + 1;
     const access = app.jwt.sign({ user_id: userId, token_type: 'access' }, { expiresIn: '1h' });
     reply.header('cache-control', 'no-store');
-    return { access, user_id: userId };
+    const service_token = signService?.({ sub: 'demo-page', scope: 'events:publish' });
+    return { access, user_id: userId, ...(service_token ? { service_token } : {}) };
   });
 }

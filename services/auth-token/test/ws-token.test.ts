@@ -163,6 +163,8 @@ t.test('the demo login exists only with DEMO_MODE=1', async (t) => {
   t.equal(login.json().user_id, 12);
   const token = await demo.inject({ url: '/api/user/ws-token/', headers: { authorization: `Bearer ${login.json().access}` } });
   t.equal(token.statusCode, 200, 'the minted JWT is a valid access token');
+  const service = app.jwt.decode<{ scope: string }>(login.json().service_token);
+  t.equal(service?.scope, 'events:publish', 'and a service JWT for the demo page comes with it');
   const anonymous = await demo.inject({ method: 'POST', url: '/api/user/demo-login/' });
   t.equal(anonymous.statusCode, 200, 'a user id is made up when none is given');
   const bad = await demo.inject({ method: 'POST', url: '/api/user/demo-login/', payload: { user_id: { x: 1 } } });

@@ -6,3 +6,4 @@ export * from './test-socket.js';
 export * from './wait-for.js';
 export * from './reconnecting-client.js';
 export * from './metric-value.js';
+export * from './scripted-notifier.js';
