@@ -16,6 +16,7 @@ import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
 import { closeSpread } from './graceful-close.js';
+import { startHeartbeat } from './heartbeat.js';
 import { type Connection, deliver, serveSocket } from './notification-socket.js';
 import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -67,9 +68,27 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       request.log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
       socket.once('close', () => metrics.connectionsOpen.dec());
-      serveSocket(socket, userId, { index, subscriber, redis: deps.redis, maxFrameBytes: config.maxFrameBytes, log: request.log });
+      serveSocket(socket, userId, {
+        index,
+        subscriber,
+        redis: deps.redis,
+        maxFrameBytes: config.maxFrameBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
+        onSlowConsumer: () => {
+          metrics.dropped.inc({ reason: 'slow_consumer' });
+          request.log.warn({ userId }, 'slow consumer cut off');
+        },
+        log: request.log,
+      });
     },
   );
+  let stopHeartbeat = () => {};
+  app.addHook('onReady', async () => {
+    stopHeartbeat = startHeartbeat(app.websocketServer, config.heartbeatIntervalMs, () =>
+      metrics.dropped.inc({ reason: 'heartbeat_timeout' }),
+    );
+  });
+  app.addHook('onClose', async () => stopHeartbeat());
   healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' } });
   metricsRoute(app, serviceMetrics.registry);
   return app;

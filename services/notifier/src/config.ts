@@ -10,6 +10,10 @@ export const notifierEnv = {
   WS_MAX_FRAME_BYTES: Type.Integer({ default: 4096, minimum: 256, maximum: 1_048_576 }),
   /** On SIGTERM, sockets are closed (1012) at random moments within this window. Default 2000 ms. */
   SHUTDOWN_SPREAD_MS: Type.Integer({ default: 2000, minimum: 0, maximum: 60_000 }),
+  /** Bytes allowed to wait unsent on one socket; past it the socket is closed (4008). Default 1 MiB. */
+  WS_MAX_BUFFERED_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 268_435_456 }),
+  /** Server ping interval; a socket silent for two intervals is dropped (4009). Default 30000 ms. */
+  HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 50, maximum: 600_000 }),
 };
 
 export interface NotifierConfig {
@@ -19,6 +23,8 @@ export interface NotifierConfig {
   redisUrl: string;
   maxFrameBytes: number;
   shutdownSpreadMs: number;
+  maxBufferedBytes: number;
+  heartbeatIntervalMs: number;
 }
 
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -30,5 +36,7 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     redisUrl: redisUrlFrom(e),
     maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     shutdownSpreadMs: e.SHUTDOWN_SPREAD_MS,
+    maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
   };
 }

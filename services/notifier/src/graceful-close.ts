@@ -1,7 +1,5 @@
+import { CloseCode } from '@parking-realtime/protocol';
 import type { WebSocket } from 'ws';
-
-/** Service Restart: clients should reconnect, and nginx will send them to another notifier. */
-export const CLOSE_SERVICE_RESTART = 1012;
 
 /**
  * Closes every socket with 1012, each at a random moment within `spreadMs`,
@@ -16,7 +14,7 @@ export async function closeSpread(sockets: Iterable<WebSocket>, spreadMs: number
         socket.once('close', () => resolve());
         const delay = Math.random() * spreadMs;
         setTimeout(() => {
-          socket.close(CLOSE_SERVICE_RESTART, 'service restart');
+          socket.close(CloseCode.serviceRestart, 'service restart');
           setTimeout(() => socket.terminate(), 1000).unref();
         }, delay).unref();
       }),

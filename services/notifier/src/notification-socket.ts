@@ -1,4 +1,10 @@
-import { type ClientFrame, compareNotificationIds, type NotificationType, type SubscribeFrame } from '@parking-realtime/protocol';
+import {
+  type ClientFrame,
+  CloseCode,
+  compareNotificationIds,
+  type NotificationType,
+  type SubscribeFrame,
+} from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Redis } from '@parking-realtime/server';
@@ -20,6 +26,10 @@ export interface Connection {
    * it is dropped. Cleared per type by the first newer one.
    */
   floor: Map<NotificationType, string> | undefined;
+  /** Most bytes that may wait unsent on the socket before it is cut off. */
+  readonly maxBufferedBytes: number;
+  /** Called once if the socket is cut off for reading too slowly. */
+  readonly onSlowConsumer: () => void;
 }
 
 export interface SocketContext {
@@ -28,6 +38,8 @@ export interface SocketContext {
   /** For reading history on resume. */
   redis: Redis;
   maxFrameBytes: number;
+  maxBufferedBytes: number;
+  onSlowConsumer: () => void;
   log: FastifyBaseLogger;
 }
 
@@ -43,11 +55,26 @@ export function deliver(conn: Connection, type: NotificationType, payload: Buffe
     conn.floor!.delete(type);
     if (conn.floor!.size === 0) conn.floor = undefined;
   }
-  sendPayload(conn.socket, payload);
+  sendPayload(conn, payload);
 }
 
-function sendPayload(socket: WebSocket, payload: Buffer): void {
-  if (socket.readyState === socket.OPEN) socket.send(payload, { binary: false });
+/**
+ * Writes unless the client has fallen too far behind: then the socket is
+ * closed (4008) and nothing more is queued for it, so one slow reader costs
+ * a bounded amount of memory and never delays the others. It resumes from
+ * its last id when it reconnects.
+ */
+function sendPayload(conn: Connection, payload: Buffer | string): void {
+  const socket = conn.socket;
+  if (socket.readyState !== socket.OPEN) return;
+  if (socket.bufferedAmount + payload.length > conn.maxBufferedBytes) {
+    conn.onSlowConsumer();
+    socket.close(CloseCode.slowConsumer, 'slow consumer: reconnect and resume');
+    // The close frame waits behind the backlog; a client that never reads is cut loose.
+    setTimeout(() => socket.terminate(), 5000).unref();
+    return;
+  }
+  socket.send(payload, { binary: false });
 }
 
 const ID_PREFIX = Buffer.byteLength('{"type":"notification","id":"');
@@ -63,7 +90,14 @@ function notificationIdOf(payload: Buffer): string {
  * it when it closes. Bad frames get an error frame and change nothing else.
  */
 export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContext): void {
-  const conn: Connection = { userId, socket, held: undefined, floor: undefined };
+  const conn: Connection = {
+    userId,
+    socket,
+    held: undefined,
+    floor: undefined,
+    maxBufferedBytes: ctx.maxBufferedBytes,
+    onSlowConsumer: ctx.onSlowConsumer,
+  };
   let queue = Promise.resolve();
   let closed = false;
 
@@ -126,7 +160,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
       let covered = frame.last_id;
       for (const { id, frame: text } of missed.frames) {
         covered = id;
-        send(socket, text);
+        sendPayload(conn, text);
       }
       conn.floor = conn.floor ?? new Map();
       for (const type of types) conn.floor.set(type, covered);

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 
 export interface NotifierMetrics {
   connectionsOpen: Gauge;
+  /** Sockets the server dropped, by reason (slow_consumer, heartbeat_timeout). */
+  dropped: Counter<'reason'>;
   delivered: Counter<'type'>;
   deliveryLatency: Histogram<'type'>;
 }
@@ -11,6 +13,12 @@ export interface NotifierMetrics {
 export function createNotifierMetrics({ registry }: ServiceMetrics): NotifierMetrics {
   return {
     connectionsOpen: new Gauge({ name: 'ws_connections_open', help: 'Open WebSocket connections', registers: [registry] }),
+    dropped: new Counter({
+      name: 'ws_connections_dropped_total',
+      help: 'Sockets the server dropped, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     delivered: new Counter({
       name: 'notifications_delivered_total',
       help: 'Notifications written to sockets, by type (one per recipient socket)',

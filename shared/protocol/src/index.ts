@@ -6,3 +6,4 @@ export * from './http.js';
 export * from './notification-types.js';
 export * from './server-frames.js';
 export * from './notification-id.js';
+export * from './close-codes.js';

@@ -1,0 +1,78 @@
+import { broadcastChannel, createRedis, TokenStore } from '@parking-realtime/server';
+import { metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
+import t, { type Test } from 'tap';
+import { buildNotifierApp } from '../src/app.js';
+import { loadNotifierConfig } from '../src/config.js';
+
+const MAX_BUFFERED = 64 * 1024;
+const redisServer = await startRedis();
+const redis = createRedis(redisServer.url, { name: 'test' });
+const publisher = createRedis(redisServer.url, { name: 'test-pub' });
+const tokens = new TokenStore(redis, 1800);
+t.teardown(async () => {
+  for (const r of [redis, publisher]) r.disconnect();
+  await redisServer.stop();
+});
+
+/** A notifier of its own for one test, with the given settings. */
+async function notifier(t: Test, env: Record<string, string>) {
+  const subscriberRedis = createRedis(redisServer.url, { name: 'test-sub', maxRetriesPerRequest: null });
+  const app = await buildNotifierApp(loadNotifierConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisServer.url, ...env }), {
+    redis,
+    subscriberRedis,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(async () => {
+    await app.close();
+    subscriberRedis.disconnect();
+  });
+  const { port } = app.server.address() as { port: number };
+  return {
+    metric: async (name: string, labels = '') => metricValue((await app.inject({ url: '/metrics' })).body, name, labels),
+    connect: async (userId: string) => {
+      const { token } = await tokens.issue(userId);
+      const socket = await TestSocket.connect(`ws://127.0.0.1:${port}/ws/notifications/?token=${token}`);
+      await socket.subscribe(['parking_lot']);
+      return socket;
+    },
+  };
+}
+
+/** The client's TCP socket under ws: pausing it stops reading (and answering pings). */
+const rawSocket = (s: TestSocket) => (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+
+t.test('a client that reads nothing is cut off at the cap (4008); the others keep receiving', async (t) => {
+  const { metric, connect } = await notifier(t, { WS_MAX_BUFFERED_BYTES: String(MAX_BUFFERED), HEARTBEAT_INTERVAL_MS: '600000' });
+  const slow = await connect('slow');
+  const fast = await connect('fast');
+  rawSocket(slow).pause();
+  const pad = 'x'.repeat(8 * 1024);
+  let sent = 0;
+  // Publish until the server gives up on the slow one; each waits for the fast one to receive it.
+  while ((await metric('ws_connections_dropped_total', 'reason="slow_consumer"')) === 0) {
+    sent += 1;
+    if (sent > 2000) throw new Error('the slow consumer was never cut off');
+    const frame = JSON.stringify({ type: 'notification', id: `1-${sent}`, notification_type: 'parking_lot', message: 'm', data: { pad }, created_at: new Date().toISOString() });
+    await publisher.publish(broadcastChannel('parking_lot'), frame);
+    await fast.next((f) => f.id === `1-${sent}`);
+  }
+  t.ok(sent * pad.length > MAX_BUFFERED, `cut off after ${sent} notifications of 8 KiB`);
+  rawSocket(slow).resume();
+  const closed = await slow.closed;
+  t.equal(closed.code, 4008, 'told why: slow consumer');
+  t.ok(slow.notifications().length < sent, 'it did not get everything (it will resume)');
+  t.equal(fast.notifications().length, sent, 'the fast one got every notification');
+  await fast.close();
+});
+
+t.test('a socket that stops answering pings is dropped after two intervals', async (t) => {
+  const { metric, connect } = await notifier(t, { HEARTBEAT_INTERVAL_MS: '250' });
+  const before = await metric('ws_connections_dropped_total', 'reason="heartbeat_timeout"');
+  const silent = await connect('silent');
+  const healthy = await connect('healthy');
+  rawSocket(silent).pause();
+  await waitFor(async () => (await metric('ws_connections_dropped_total', 'reason="heartbeat_timeout"')) === before + 1, 5000, 'the drop');
+  await waitFor(async () => (await metric('ws_connections_open')) === 1, 5000, 'the gauge to count only the healthy one');
+  t.equal(healthy.ws.readyState, healthy.ws.OPEN, 'a socket that answers stays');
+  await healthy.close();
+});

@@ -1,0 +1,16 @@
+/**
+ * WebSocket close codes the notifier uses. A client reconnects after any of
+ * them (with a fresh token, resuming from its last id) except after its own close.
+ */
+export const CloseCode = {
+  /** The notifier is shutting down (SIGTERM); reconnect, nginx sends you elsewhere. */
+  serviceRestart: 1012,
+  /** A frame far above the size limit (ws closes these itself). */
+  messageTooBig: 1009,
+  /** The client read too slowly: more than the per-socket cap was waiting to be written. */
+  slowConsumer: 4008,
+  /** No pong to two server pings in a row: the link is dead. */
+  heartbeatTimeout: 4009,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
