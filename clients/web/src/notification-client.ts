@@ -173,6 +173,7 @@ export class NotificationClient {
     try {
       token = await this.fetchToken();
     } catch (err) {
+      if (this.stopped) return; // closed while the token was on its way
       const error = err as NotificationClientError;
       this.emit('error', error);
       this.lastError = error;
