@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
@@ -102,18 +103,37 @@ t.test('every upstream nginx names is a compose service on that port', async (t)
   }
 });
 
-t.test('nginx publishes 8000 and serves the committed compose config and demo page', async (t) => {
+t.test('nginx publishes 8000 and is the edge image: the committed compose config and the demo page baked in', async (t) => {
   const nginx = services.nginx!;
   t.ok(nginx, 'an nginx service exists');
-  t.match(nginx.image, /^nginx:/, 'nginx runs the official nginx image');
   t.ok(
     (nginx.ports ?? []).some((p) => p === '8000:8000' || (typeof p === 'object' && p !== null && Number((p as { published?: unknown }).published) === 8000 && Number((p as { target?: unknown }).target) === 8000)),
     'host port 8000 maps to nginx 8000',
   );
   t.match(nginxConf, /^\s*listen 8000;/m, 'the config listens on 8000');
-  const volumes = (nginx.volumes ?? []).map(String);
-  t.ok(volumes.includes('./infra/nginx/nginx.compose.conf:/etc/nginx/nginx.conf:ro'), 'nginx.compose.conf is mounted as nginx.conf, read-only');
-  t.ok(volumes.includes(`./infra/nginx/html:${COMPOSE_TARGET.demoRoot}:ro`), 'the demo page is mounted where the config serves it from');
+  t.equal(nginx.build?.dockerfile, 'infra/Dockerfile');
+  t.equal((nginx.build as { target?: string } | undefined)?.target, 'edge', 'built as the edge target');
+  t.match(dockerfile, /^FROM nginx:[\d.]+-alpine AS edge$/m, 'the edge stage starts from the official nginx image');
+  t.match(dockerfile, /^COPY infra\/nginx\/nginx\.compose\.conf \/etc\/nginx\/nginx\.conf$/m, 'with the committed compose config');
+  t.ok(
+    dockerfile.includes(`COPY --from=demo-build /app/clients/demo/dist ${COMPOSE_TARGET.demoRoot}`),
+    'and the built demo page where the config serves it from',
+  );
+});
+
+t.test('the Dockerfile copies every workspace manifest before npm ci, so the lockfile matches', async (t) => {
+  const rootManifest = JSON.parse(read('package.json')) as { workspaces: string[] };
+  const workspaces = rootManifest.workspaces.flatMap((pattern) =>
+    pattern.endsWith('/*')
+      ? readdirSync(join(ROOT, pattern.slice(0, -2)), { withFileTypes: true })
+          .filter((d) => d.isDirectory() && existsSync(join(ROOT, pattern.slice(0, -2), d.name, 'package.json')))
+          .map((d) => `${pattern.slice(0, -2)}/${d.name}`)
+      : [pattern],
+  );
+  t.ok(workspaces.length >= 8, `${workspaces.length} workspaces`);
+  for (const workspace of workspaces) {
+    t.ok(dockerfile.includes(`COPY ${workspace}/package.json ${workspace}/`), `${workspace}/package.json is copied`);
+  }
 });
 
 t.test('nginx waits until every app service is healthy', async (t) => {

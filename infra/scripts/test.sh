@@ -4,7 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-bash infra/scripts/ensure-system-deps.sh nginx || exit 1
+# nginx fronts the stack in the e2e tests; Chromium drives the demo page.
+bash infra/scripts/ensure-system-deps.sh nginx chromium || exit 1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi

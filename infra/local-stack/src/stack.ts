@@ -1,5 +1,10 @@
 import { type ServiceProcess, startRedis, startService, type TestRedis } from '@parking-realtime/testing';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type NginxProcess, startNginx } from './nginx-process.js';
+
+/** The built demo page, served at / when it exists (`npm run build` makes it). */
+export const DEMO_DIST = fileURLToPath(new URL('../../../clients/demo/dist/', import.meta.url));
 
 export interface StackOptions {
   /** Use this Redis instead of starting a redis-server child. */
@@ -72,6 +77,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       authToken: [authToken.port],
       eventIngest: [eventIngest.port],
       notifiers: notifiers.map((n) => n.port),
+      ...(existsSync(`${DEMO_DIST}index.html`) ? { demoRoot: DEMO_DIST } : {}),
     });
     return { redisUrl, url: nginx.url, authToken, notifiers, eventIngest, nginx, stop };
   } catch (err) {

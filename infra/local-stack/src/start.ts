@@ -33,6 +33,8 @@ if (!process.env.JWT_SECRET || !process.env.SERVICE_JWT_SECRET) {
 }
 try {
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  // The local stack is for trying things: the demo login is on unless asked otherwise (never in production).
+  if (env.DEMO_MODE === undefined && env.NODE_ENV !== 'production') env.DEMO_MODE = '1';
   stack = await startStack({
     redisUrl: config.redisUrl,
     authTokenPort: config.authTokenPort,
@@ -51,7 +53,7 @@ try {
     [
       '',
       `parking-realtime is running on ${s.url.replace('127.0.0.1', 'localhost')}`,
-      `  demo page          ${s.url}/`,
+      `  demo page          ${s.url}/${env.DEMO_MODE === '1' ? '   (DEMO_MODE=1: demo login on)' : ''}`,
       `  ws token           GET  ${s.url}/api/user/ws-token/   (Authorization: Bearer <JWT>)`,
       `  notifications      ws://127.0.0.1:${s.nginx.port}/ws/notifications/?token=<ws_token>`,
       `  events             POST ${s.url}/api/events/          (Authorization: Bearer <service JWT>)`,
