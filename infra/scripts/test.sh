@@ -10,6 +10,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund || exit 1
 fi
 
+# tap rebuilds itself for our plugin set on first use; do it once here, since
+# two suites starting together would both rebuild it and trip over each other.
+(cd shared/protocol && npx tap build >/dev/null) || exit 1
+
 log=$(mktemp)
 npx turbo run lint typecheck build test --concurrency=2 --continue --output-logs=full 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
