@@ -27,6 +27,10 @@ export const eventIngestEnv = {
   WORKER_CONCURRENCY: Type.Integer({ default: 16, minimum: 0, maximum: 1000 }),
   /** Entries kept per history stream. Default 100. */
   HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 100_000 }),
+  /** Entries older than this leave the history streams. Default 86400 s. */
+  HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
+  /** A job whose worker stops renewing its lock this long is taken up again by another. Default 30000 ms. */
+  WORKER_LOCK_MS: Type.Integer({ default: 30_000, minimum: 500, maximum: 600_000 }),
   /** Largest POST /api/events/ body. Default 65536 bytes. */
   EVENTS_BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
 };
@@ -41,6 +45,8 @@ export interface EventIngestConfig {
   dedupeTtlSeconds: number;
   workerConcurrency: number;
   historyMaxLength: number;
+  historyMaxAgeSeconds: number;
+  workerLockMs: number;
   bodyLimitBytes: number;
 }
 
@@ -62,6 +68,8 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
+    historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
+    workerLockMs: e.WORKER_LOCK_MS,
     bodyLimitBytes: e.EVENTS_BODY_LIMIT_BYTES,
   };
 }

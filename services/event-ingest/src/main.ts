@@ -27,6 +27,7 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
     worker = startNotificationWorker({
       queueName: config.queueName,
       concurrency: config.workerConcurrency,
+      lockMs: config.workerLockMs,
       connection: workerRedis,
       publisher: new NotificationPublisher(publisherRedis, config),
       log: app.log,

@@ -16,7 +16,8 @@ import {
  * target's history; publish it on each target's channel; mark the id published.
  *
  * KEYS: published marker, clock, history streams…   ARGV: dedupe TTL, history
- * length, notification type, frame without its id, then one channel per history stream.
+ * length, history age (ms), notification type, frame without its id, then one
+ * channel per history stream.
  */
 const PUBLISH_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -31,10 +32,12 @@ if last then
 end
 local id = string.format('%d-%d', ms, seq)
 redis.call('SET', KEYS[2], id)
-local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[4]
+local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[5]
+local oldest = string.format('%d-0', ms - tonumber(ARGV[3]))
 for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[3], 'f', frame)
-  redis.call('PUBLISH', ARGV[i + 2], frame)
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[4], 'f', frame)
+  redis.call('XTRIM', KEYS[i], 'MINID', oldest)
+  redis.call('PUBLISH', ARGV[i + 3], frame)
 end
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 return id
@@ -48,6 +51,8 @@ interface WithPublishCommand {
 export interface PublisherOptions {
   dedupeTtlSeconds: number;
   historyMaxLength: number;
+  /** Entries older than this leave the history. */
+  historyMaxAgeSeconds: number;
 }
 
 /** Where a notification goes: (history stream, channel) pairs. */
@@ -81,6 +86,7 @@ export class NotificationPublisher {
     const argv = [
       this.options.dedupeTtlSeconds,
       this.options.historyMaxLength,
+      this.options.historyMaxAgeSeconds * 1000,
       event.type,
       frameTail,
       ...pairs.map(([, ch]) => ch),

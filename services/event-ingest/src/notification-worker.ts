@@ -11,6 +11,8 @@ const queuedEvent = Compile(QueuedEvent);
 export interface WorkerOptions {
   queueName: string;
   concurrency: number;
+  /** Lock duration and stall check interval (BullMQ default 30 s). */
+  lockMs?: number;
   /** A connection for BullMQ's blocking commands (maxRetriesPerRequest: null). */
   connection: Redis;
   publisher: NotificationPublisher;
@@ -48,7 +50,12 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
       if (notificationId) options.metrics?.published.inc({ type: event.type });
       return { notificationId };
     },
-    { connection: options.connection, prefix: QUEUE_PREFIX, concurrency: options.concurrency },
+    {
+      connection: options.connection,
+      prefix: QUEUE_PREFIX,
+      concurrency: options.concurrency,
+      ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
+    },
   );
   worker.on('completed', (job, result: { notificationId: string | null }) => {
     options.log.debug({ eventId: job.id, notificationId: result.notificationId }, 'event published');

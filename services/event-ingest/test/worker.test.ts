@@ -20,7 +20,7 @@ const redisServer = await startRedis();
 const redis = createRedis(redisServer.url, { name: 'publisher' });
 const listener = createRedis(redisServer.url, { name: 'listener' });
 const workerRedis = createRedis(redisServer.url, { name: 'worker', maxRetriesPerRequest: null });
-const publisher = new NotificationPublisher(redis, { dedupeTtlSeconds: 3600, historyMaxLength: 100 });
+const publisher = new NotificationPublisher(redis, { dedupeTtlSeconds: 3600, historyMaxLength: 100, historyMaxAgeSeconds: 86_400 });
 const worker = startNotificationWorker({
   queueName: 'notifications',
   concurrency: 4,
@@ -124,4 +124,15 @@ t.test('a job put on the queue by hand without id or created_at takes the job\'s
   await raw.add('parking_lot', { type: 'parking_lot', message: 'by hand', data: { lot: 'C' } }, { jobId: 'hand-1' });
   const got = await waitFor(() => heard.find((h) => h.frame.message === 'by hand'));
   t.match(got.frame.created_at, /^\d{4}-/);
+});
+
+t.test('history keeps only entries younger than its age limit', async (t) => {
+  const ageless = new NotificationPublisher(redis, { dedupeTtlSeconds: 3600, historyMaxLength: 100, historyMaxAgeSeconds: 0 });
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push((await ageless.publish(event({ user_ids: ['aged'] })))!);
+  const kept = await redis.xrange(userHistoryKey('aged'), '-', '+');
+  t.ok(kept.length < 50, `${kept.length} of 50 kept`);
+  t.equal(kept.at(-1)?.[0], ids.at(-1), 'the newest is always kept');
+  const newestMs = ids.at(-1)!.split('-')[0];
+  t.ok(kept.every(([id]) => id.split('-')[0] === newestMs), 'only entries of the newest millisecond survive an age limit of 0');
 });

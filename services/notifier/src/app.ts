@@ -11,6 +11,7 @@ import {
   type ServiceMetrics,
   TokenStore,
 } from '@parking-realtime/server';
+import { CloseCode } from '@parking-realtime/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
@@ -82,6 +83,24 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       });
     },
   );
+  // While the subscriber connection was down, messages went by unseen. Once it is back and
+  // subscribed again, every socket is asked to reconnect and resume from its last id.
+  let subscriptionLost = false;
+  deps.subscriberRedis.on('close', () => {
+    subscriptionLost = true;
+  });
+  deps.subscriberRedis.on('ready', () => {
+    if (!subscriptionLost) return;
+    subscriptionLost = false;
+    const channels = index.channels();
+    const resubscribed = channels.length > 0 ? deps.subscriberRedis.subscribe(...channels) : Promise.resolve();
+    void resubscribed.then(() => {
+      metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
+      app.log.warn({ sockets: app.websocketServer.clients.size }, 'subscription restored: asking sockets to resume');
+      return closeSpread(app.websocketServer.clients, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your last id');
+    });
+  });
+
   let stopHeartbeat = () => {};
   app.addHook('onReady', async () => {
     stopHeartbeat = startHeartbeat(app.websocketServer, config.heartbeatIntervalMs, () =>

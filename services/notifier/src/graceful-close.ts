@@ -2,11 +2,16 @@ import { CloseCode } from '@parking-realtime/protocol';
 import type { WebSocket } from 'ws';
 
 /**
- * Closes every socket with 1012, each at a random moment within `spreadMs`,
+ * Closes every socket (1012 by default), each at a random moment within `spreadMs`,
  * so clients do not all reconnect at once; a socket that does not finish its
  * closing handshake within a second after that is terminated.
  */
-export async function closeSpread(sockets: Iterable<WebSocket>, spreadMs: number): Promise<void> {
+export async function closeSpread(
+  sockets: Iterable<WebSocket>,
+  spreadMs: number,
+  code: number = CloseCode.serviceRestart,
+  reason = 'service restart',
+): Promise<void> {
   const closing = [...sockets].map(
     (socket) =>
       new Promise<void>((resolve) => {
@@ -14,7 +19,7 @@ export async function closeSpread(sockets: Iterable<WebSocket>, spreadMs: number
         socket.once('close', () => resolve());
         const delay = Math.random() * spreadMs;
         setTimeout(() => {
-          socket.close(CloseCode.serviceRestart, 'service restart');
+          socket.close(code, reason);
           setTimeout(() => socket.terminate(), 1000).unref();
         }, delay).unref();
       }),

@@ -11,6 +11,8 @@ export const CloseCode = {
   slowConsumer: 4008,
   /** No pong to two server pings in a row: the link is dead. */
   heartbeatTimeout: 4009,
+  /** The notifier lost its Redis subscription for a while: reconnect and resume from your last id. */
+  resync: 4010,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

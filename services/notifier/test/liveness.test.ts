@@ -29,6 +29,7 @@ async function notifier(t: Test, env: Record<string, string>) {
   const { port } = app.server.address() as { port: number };
   return {
     metric: async (name: string, labels = '') => metricValue((await app.inject({ url: '/metrics' })).body, name, labels),
+    inject: (url: string) => app.inject({ url }),
     connect: async (userId: string) => {
       const { token } = await tokens.issue(userId);
       const socket = await TestSocket.connect(`ws://127.0.0.1:${port}/ws/notifications/?token=${token}`);
@@ -75,4 +76,20 @@ t.test('a socket that stops answering pings is dropped after two intervals', asy
   await waitFor(async () => (await metric('ws_connections_open')) === 1, 5000, 'the gauge to count only the healthy one');
   t.equal(healthy.ws.readyState, healthy.ws.OPEN, 'a socket that answers stays');
   await healthy.close();
+});
+
+t.test('after Redis comes back, every socket is asked to resume (4010); readyz says 503 meanwhile', async (t) => {
+  const { connect, inject } = await notifier(t, { SHUTDOWN_SPREAD_MS: '0' });
+  const before = await connect('r1');
+  await redisServer.kill();
+  await waitFor(async () => (await inject('/readyz')).statusCode === 503, 5000, 'readyz to report the outage');
+  await redisServer.restart();
+  const closed = await before.closed;
+  t.equal(closed.code, 4010, 'told to resume');
+  await waitFor(async () => (await inject('/readyz')).statusCode === 200, 10_000, 'readyz to recover');
+  const after = await connect('r1');
+  const frame = JSON.stringify({ type: 'notification', id: '9-0', notification_type: 'parking_lot', message: 'after', data: {}, created_at: new Date().toISOString() });
+  await publisher.publish(broadcastChannel('parking_lot'), frame);
+  t.equal((await after.nextOfType('notification')).message, 'after', 'delivery works again');
+  await after.close();
 });
