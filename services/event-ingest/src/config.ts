@@ -1,5 +1,6 @@
 import {
   commonEnv,
+  ConfigError,
   DEFAULT_DEDUPE_TTL_SECONDS,
   DEFAULT_QUEUE_NAME,
   loadEnv,
@@ -31,6 +32,10 @@ export const eventIngestEnv = {
   HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
   /** A job whose worker stops renewing its lock this long is taken up again by another. Default 30000 ms. */
   WORKER_LOCK_MS: Type.Integer({ default: 30_000, minimum: 500, maximum: 600_000 }),
+  /** Fault injection for tests: the worker pauses this long before (or after) publishing each job. Default 0; refused in production. */
+  WORKER_FAULT_DELAY_MS: Type.Integer({ default: 0, minimum: 0, maximum: 600_000 }),
+  /** Where the fault delay sits: before or after the publish. Default before. */
+  WORKER_FAULT_PHASE: Type.Union([Type.Literal('before'), Type.Literal('after')], { default: 'before' }),
   /** Largest POST /api/events/ body. Default 65536 bytes. */
   EVENTS_BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
 };
@@ -47,12 +52,16 @@ export interface EventIngestConfig {
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
   workerLockMs: number;
+  workerFault: { delayMs: number; phase: 'before' | 'after' } | undefined;
   bodyLimitBytes: number;
 }
 
 export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): EventIngestConfig {
   const e = loadEnv(eventIngestEnv, env);
   const secret = requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV);
+  if (e.WORKER_FAULT_DELAY_MS > 0 && e.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid environment: WORKER_FAULT_DELAY_MS is for fault tests and refused when NODE_ENV=production');
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -70,6 +79,7 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
     workerLockMs: e.WORKER_LOCK_MS,
+    workerFault: e.WORKER_FAULT_DELAY_MS > 0 ? { delayMs: e.WORKER_FAULT_DELAY_MS, phase: e.WORKER_FAULT_PHASE as 'before' | 'after' } : undefined,
     bodyLimitBytes: e.EVENTS_BODY_LIMIT_BYTES,
   };
 }

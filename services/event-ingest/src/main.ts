@@ -28,6 +28,7 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
       queueName: config.queueName,
       concurrency: config.workerConcurrency,
       lockMs: config.workerLockMs,
+      fault: config.workerFault,
       connection: workerRedis,
       publisher: new NotificationPublisher(publisherRedis, config),
       log: app.log,

@@ -18,6 +18,8 @@ export interface WorkerOptions {
   publisher: NotificationPublisher;
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
+  /** Fault injection (WORKER_FAULT_DELAY_MS): a pause before or after each publish, to kill the worker mid-job in tests. */
+  fault?: { delayMs: number; phase: 'before' | 'after' } | undefined;
 }
 
 /**
@@ -46,7 +48,10 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
     options.queueName,
     async (job) => {
       const event = acceptedEventOf(job);
+      const pause = () => new Promise((resolve) => setTimeout(resolve, options.fault?.delayMs));
+      if (options.fault?.phase === 'before') await pause();
       const notificationId = await options.publisher.publish(event);
+      if (options.fault?.phase === 'after') await pause();
       if (notificationId) options.metrics?.published.inc({ type: event.type });
       return { notificationId };
     },

@@ -42,12 +42,15 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   app.decorateRequest('wsUserId', undefined);
 
   const index = new SubscriptionIndex<Connection>();
+  // Moves on when the Redis subscription is lost and again once it is fully restored; sockets of
+  // an older epoch get nothing more (see deliver), and all of them are asked to resume.
+  let epoch = 0;
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
     const recipients = index.recipients(channel);
     if (!recipients) return;
     const type = notificationTypeOfChannel(channel);
     // One payload for every recipient: serialized once, by the worker.
-    for (const conn of recipients) deliver(conn, type, payload);
+    for (const conn of recipients) deliver(conn, type, payload, epoch);
     recordDelivery(metrics, type, payload, recipients.size);
   });
 
@@ -75,6 +78,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
         redis: deps.redis,
         maxFrameBytes: config.maxFrameBytes,
         maxBufferedBytes: config.maxBufferedBytes,
+        epoch: () => epoch,
         onSlowConsumer: () => {
           metrics.dropped.inc({ reason: 'slow_consumer' });
           request.log.warn({ userId }, 'slow consumer cut off');
@@ -87,6 +91,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   // subscribed again, every socket is asked to reconnect and resume from its last id.
   let subscriptionLost = false;
   deps.subscriberRedis.on('close', () => {
+    if (!subscriptionLost) epoch += 1;
     subscriptionLost = true;
   });
   deps.subscriberRedis.on('ready', () => {
@@ -95,6 +100,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     const channels = index.channels();
     const resubscribed = channels.length > 0 ? deps.subscriberRedis.subscribe(...channels) : Promise.resolve();
     void resubscribed.then(() => {
+      epoch += 1;
       metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
       app.log.warn({ sockets: app.websocketServer.clients.size }, 'subscription restored: asking sockets to resume');
       return closeSpread(app.websocketServer.clients, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your last id');

@@ -30,6 +30,8 @@ export interface Connection {
   readonly maxBufferedBytes: number;
   /** Called once if the socket is cut off for reading too slowly. */
   readonly onSlowConsumer: () => void;
+  /** The subscription epoch the socket was opened in; see `deliver`. */
+  readonly epoch: number;
 }
 
 export interface SocketContext {
@@ -40,11 +42,20 @@ export interface SocketContext {
   maxFrameBytes: number;
   maxBufferedBytes: number;
   onSlowConsumer: () => void;
+  /** The current subscription epoch: it moves on each time the Redis subscription is restored. */
+  epoch: () => number;
   log: FastifyBaseLogger;
 }
 
-/** Hands a live notification to a connection: to the socket, held while it resumes, or dropped if replayed. */
-export function deliver(conn: Connection, type: NotificationType, payload: Buffer): void {
+/**
+ * Hands a live notification to a connection: to the socket, held while it
+ * resumes, or dropped if replayed. A socket from before the last loss of the
+ * Redis subscription gets nothing more: it missed what went by meanwhile, and
+ * a later notification would move its resume point past that gap. It is
+ * being asked to reconnect and resume.
+ */
+export function deliver(conn: Connection, type: NotificationType, payload: Buffer, epoch: number): void {
+  if (conn.epoch !== epoch) return;
   if (conn.held) {
     conn.held.push({ type, payload });
     return;
@@ -97,6 +108,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     floor: undefined,
     maxBufferedBytes: ctx.maxBufferedBytes,
     onSlowConsumer: ctx.onSlowConsumer,
+    epoch: ctx.epoch(),
   };
   let queue = Promise.resolve();
   let closed = false;
@@ -167,7 +179,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     } finally {
       const held = conn.held ?? [];
       conn.held = undefined;
-      for (const { type, payload } of held) deliver(conn, type, payload);
+      for (const { type, payload } of held) deliver(conn, type, payload, ctx.epoch());
     }
   }
 }

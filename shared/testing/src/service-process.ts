@@ -15,6 +15,7 @@ export interface ServiceProcess {
   /** Raw output, for assertions that nothing secret was printed. */
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited(): boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -80,6 +81,7 @@ export function startService(
             logs,
             output: () => raw,
             exited,
+            hasExited: () => child.exitCode !== null || child.signalCode !== null,
             kill: async (signal = 'SIGTERM') => {
               if (child.exitCode === null && child.signalCode === null) child.kill(signal);
               await exited;

@@ -1,0 +1,150 @@
+import { compareNotificationIds } from '@parking-realtime/protocol';
+import { createNotificationProducer, type NotificationProducer } from '@parking-realtime/server';
+import {
+  type Frame,
+  ReconnectingClient,
+  type ServiceProcess,
+  serviceJwt,
+  simpleJwtAccessToken,
+  startRedis,
+  startService,
+  type TestRedis,
+  type TestRedisOptions,
+  TestSocket,
+} from '@parking-realtime/testing';
+
+const JWT_SECRET = 'fault-jwt-secret-that-is-long-enough-0123';
+const SERVICE_JWT_SECRET = 'fault-service-secret-long-enough-01234567';
+
+export interface ClusterOptions {
+  notifiers: number;
+  redis?: TestRedisOptions;
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+  /** Extra environment for event-ingest only. */
+  ingestEnv?: Record<string, string>;
+}
+
+/** Redis and every service as real processes, for fault tests. */
+export class Cluster {
+  readonly producer: NotificationProducer;
+  private constructor(
+    readonly redis: TestRedis,
+    readonly auth: ServiceProcess,
+    readonly notifiers: ServiceProcess[],
+    public ingest: ServiceProcess,
+    private readonly env: Record<string, string>,
+  ) {
+    this.producer = createNotificationProducer({ connection: redis.url });
+  }
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const redis = await startRedis(options.redis);
+    const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET, ...options.env };
+    const [auth, ingest, ...notifiers] = await Promise.all([
+      startService('auth-token', env),
+      startService('event-ingest', { ...env, ...options.ingestEnv }),
+      ...Array.from({ length: options.notifiers }, () => startService('notifier', env)),
+    ]);
+    return new Cluster(redis, auth!, notifiers, ingest!, env);
+  }
+
+  /** Starts another event-ingest (e.g. after killing one). */
+  async restartIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    this.ingest = await startService('event-ingest', { ...this.env, ...extraEnv });
+    return this.ingest;
+  }
+
+  alive(): ServiceProcess[] {
+    return this.notifiers.filter((n) => !n.hasExited());
+  }
+
+  async wsToken(userId: string): Promise<string> {
+    const res = await fetch(`${this.auth.url}/api/user/ws-token/`, {
+      headers: { authorization: `Bearer ${simpleJwtAccessToken(JWT_SECRET, userId)}` },
+    });
+    if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}`);
+    return ((await res.json()) as { ws_token: string }).ws_token;
+  }
+
+  /** A client of `userId` that starts on notifier `first` and, when cut off, reconnects to any notifier still alive. */
+  client(userId: string, first = 0): ReconnectingClient {
+    let attempt = 0;
+    return new ReconnectingClient(async (lastId) => {
+      const live = this.alive();
+      const notifier = attempt === 0 ? this.notifiers[first]! : live[attempt % live.length]!;
+      attempt += 1;
+      const token = await this.wsToken(userId);
+      const socket = await TestSocket.connect(`${notifier.url.replace('http', 'ws')}/ws/notifications/?token=${token}`);
+      await socket.subscribe(['reservation', 'parking_lot'], lastId ? { last_id: lastId } : {});
+      return socket;
+    });
+  }
+
+  /** POST /api/events/; resolves with the HTTP status (never throws for a refusal). */
+  async post(event: Record<string, unknown>): Promise<number> {
+    try {
+      const res = await fetch(`${this.ingest.url}/api/events/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
+        body: JSON.stringify(event),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    } catch {
+      return 0; // no answer at all
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.producer.close();
+    await Promise.all([this.auth, this.ingest, ...this.notifiers].map((s) => s.kill('SIGTERM')));
+    await this.redis.stop();
+  }
+}
+
+export interface DeliveryFigures {
+  clients: number;
+  sent: number;
+  acknowledged: number;
+  due: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+}
+
+/**
+ * Compares what each client received with what it was due (by a sequence
+ * number in `data.seq`), counting lost, duplicated and out-of-order deliveries.
+ */
+export function deliveryFigures(
+  clients: Array<{ client: ReconnectingClient; due: Set<number> }>,
+  sent: number,
+  acknowledged: number,
+  tag: string,
+): DeliveryFigures {
+  let due = 0;
+  let delivered = 0;
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  for (const { client, due: expected } of clients) {
+    const mine = client.notifications.filter((n: Frame) => (n.data as { tag?: string }).tag === tag);
+    const seqs = mine.map((n) => (n.data as { seq: number }).seq);
+    const unique = new Set(seqs);
+    due += expected.size;
+    delivered += mine.length;
+    duplicated += seqs.length - unique.size;
+    for (const seq of expected) if (!unique.has(seq)) lost += 1;
+    for (let i = 1; i < mine.length; i++) {
+      if (compareNotificationIds(mine[i - 1]!.id as string, mine[i]!.id as string) >= 0) outOfOrder += 1;
+    }
+  }
+  return { clients: clients.length, sent, acknowledged, due, delivered, lost, duplicated, outOfOrder };
+}
+
+/** Prints the figures as one JSON line (collected into docs/reliability.md). */
+export function printFigures(name: string, figures: object): void {
+  console.log(`FIGURES ${JSON.stringify({ test: name, ...figures })}`);
+}
