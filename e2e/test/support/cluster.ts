@@ -49,8 +49,9 @@ export class Cluster {
     return new Cluster(redis, auth!, notifiers, ingest!, env);
   }
 
-  /** Starts another event-ingest (e.g. after killing one). */
+  /** Replaces event-ingest (stopping the running one, if any) with one of this environment. */
   async restartIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    if (!this.ingest.hasExited()) await this.ingest.kill('SIGTERM');
     this.ingest = await startService('event-ingest', { ...this.env, ...extraEnv });
     return this.ingest;
   }

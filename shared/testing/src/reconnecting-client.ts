@@ -13,13 +13,17 @@ export class ReconnectingClient {
   readonly origins: number[] = [];
   readonly resumedFrom: Array<string | undefined> = [];
   reconnects = 0;
+  /** Set when reconnecting failed for good (e.g. the whole stack went away). */
+  gaveUp: Error | undefined;
   private socket: TestSocket | undefined;
   private stopped = false;
   private listeners: Array<() => void> = [];
 
   constructor(private readonly connect: (lastId: string | undefined) => Promise<TestSocket>) {}
 
+  /** Connects; after `stop()`, connects again and resumes from the last id seen. */
   async start(): Promise<void> {
+    this.stopped = false;
     await this.open();
   }
 
@@ -89,7 +93,9 @@ export class ReconnectingClient {
       this.closeCodes.push(code);
       if (this.stopped) return;
       this.reconnects += 1;
-      void this.open();
+      this.open().catch((err: Error) => {
+        this.gaveUp = err;
+      });
     });
   }
 }
