@@ -1,10 +1,10 @@
 import { inAct, render, untilDom } from './support/render.js';
 import type { NotificationFrame } from '@parking-realtime/protocol';
+import { ScriptedNotifier } from '@parking-realtime/testing';
 import { NotificationClientError } from '@parking-realtime/web';
 import t from 'tap';
 import WebSocket from 'ws';
 import { NotificationCenter, type UseNotificationsResult } from '../src/index.js';
-import { NotifyServer } from './support/notify-server.js';
 
 function frame(id: string, type: NotificationFrame['notification_type'], message: string): NotificationFrame {
   return { type: 'notification', id, notification_type: type, message, data: {}, created_at: '2026-01-05T08:30:00.000Z' };
@@ -57,14 +57,14 @@ t.test('shows a refused JWT as an alert next to the Closed status', async (t) =>
 });
 
 t.test('given options, it connects itself and shows what the server pushes', async (t) => {
-  const server = await NotifyServer.start();
+  const server = await ScriptedNotifier.start();
   t.teardown(() => server.stop());
   const view = await render(
     <NotificationCenter title="Live" options={{ getJwt: () => 'jwt', baseUrl: server.baseUrl, WebSocket: WebSocket as never }} />,
   );
   await untilDom(view.container, (el) => byTestId(el, 'notification-status')[0]?.textContent === 'Connected', 'Connected');
 
-  server.push(server.openConnections()[0]!, { type: 'parking_lot', message: 'SM Lanang: 40 free' });
+  server.push(server.openConnections()[0]!, { notification_type: 'parking_lot', message: 'SM Lanang: 40 free' });
   const item = await untilDom(view.container, (el) => byTestId(el, 'notification')[0], 'a notification item');
   t.match(item.textContent, /SM Lanang: 40 free/);
 

@@ -1,18 +1,13 @@
 import { inAct, renderHook } from './support/render.js';
+import { ScriptedNotifier } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t from 'tap';
 import WebSocket from 'ws';
 import { type UseNotificationsOptions, useNotifications } from '../src/index.js';
-import { NotifyServer } from './support/notify-server.js';
 
-const server = await NotifyServer.start();
+const server = await ScriptedNotifier.start();
 t.teardown(() => server.stop());
-t.beforeEach(() => {
-  server.tokenStatus = 200;
-  server.autoAnswerSubscribe = true;
-  server.tokenRequests.length = 0;
-  server.connections.length = 0;
-});
+t.beforeEach(() => server.reset());
 
 /** Hook options against the test server, on a fake clock (reconnects, pings) and real sockets. */
 function setup(overrides: Partial<UseNotificationsOptions> = {}) {
@@ -41,8 +36,8 @@ t.test('isConnected turns true only once the server answers the subscription', a
   t.teardown(() => hook.unmount());
   t.equal(hook.current.isConnected, false);
 
-  const conn = await server.until(() => server.connections.find((c) => c.subscribes.length > 0), 5000, 'a subscribe frame');
-  t.same(conn.subscribes[0], { notification_types: ['reservation', 'parking_lot'] }, 'subscribes to both types by default');
+  const conn = await server.until(() => server.connections.find((c) => c.frames.some((f) => f.type === 'subscribe')), 5000, 'a subscribe frame');
+  t.same(conn.frames[0], { type: 'subscribe', notification_types: ['reservation', 'parking_lot'] }, 'subscribes to both types by default');
   t.same(server.tokenRequests, [{ authorization: 'Bearer jwt-1' }], 'the token was fetched with the JWT');
   t.equal(hook.current.status, 'connecting');
   t.equal(hook.current.isConnected, false, 'an open socket is not yet connected');
@@ -60,7 +55,7 @@ t.test('a pushed notification appears in messages and becomes lastId', async (t)
   await hook.until((r) => r.isConnected, 'isConnected');
   const conn = server.openConnections()[0]!;
 
-  const sent = server.push(conn, { type: 'reservation', message: 'New reservation created', data: { reservation_id: 123, status: 'active' } });
+  const sent = server.push(conn, { notification_type: 'reservation', message: 'New reservation created', data: { reservation_id: 123, status: 'active' } });
   await hook.until((r) => r.messages.length === 1, 'one message');
   t.same(hook.current.messages, [sent]);
   t.equal(hook.current.lastId, sent.id);
@@ -152,8 +147,8 @@ t.test('new types reconnect with the new subscription; enabled false closes and 
 
   await hook.rerender({ ...options, types: ['parking_lot'] });
   await server.until(() => first.closeCode, 5000, 'the first socket to close');
-  const second = await server.until(() => server.openConnections().find((c) => c.subscribes.length > 0), 5000, 'a second subscription');
-  t.same(second.subscribes[0]?.notification_types, ['parking_lot']);
+  const second = await server.until(() => server.openConnections().find((c) => c.frames.some((f) => f.type === 'subscribe')), 5000, 'a second subscription');
+  t.same(second.frames[0]?.notification_types, ['parking_lot']);
   await hook.until((r) => r.isConnected, 'isConnected with the new types');
 
   await hook.rerender({ ...options, types: ['parking_lot'], enabled: false });

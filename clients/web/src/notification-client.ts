@@ -62,6 +62,8 @@ export interface ClientEvents {
 type Listener<K extends keyof ClientEvents> = (value: ClientEvents[K]) => void;
 
 const OPEN = 1;
+/** CloseCode.tooManySockets: the server closed this, the user's oldest socket, to admit a newer one. */
+const TOO_MANY_SOCKETS = 4011;
 const defaultTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -195,7 +197,17 @@ export class NotificationClient {
       this.startPing(socket);
     };
     socket.onmessage = (event) => this.handleFrame(event.data);
-    socket.onclose = () => this.lost(socket);
+    socket.onclose = (event) => {
+      if (event.code === TOO_MANY_SOCKETS) {
+        // This user opened a newer socket elsewhere; coming back would only push that one out.
+        const error = new NotificationClientError('displaced', 'Closed: this user opened too many sockets', true);
+        this.lastError = error;
+        this.emit('error', error);
+        this.stopped = true;
+      }
+      this.lost(socket);
+      if (this.stopped) this.setStatus('closed');
+    };
     socket.onerror = () => {}; // a close event follows
   }
 

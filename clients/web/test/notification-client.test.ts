@@ -68,8 +68,8 @@ t.test('every reconnect fetches a fresh token with the current JWT, and resumes 
   const { client, clock, setJwt } = setup(server);
   client.connect();
   const first = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
-  server.pushNotification(first, '100-0');
-  server.pushNotification(first, '100-1');
+  server.push(first, { id: '100-0' });
+  server.push(first, { id: '100-1' });
   await new Promise<void>((resolve) => client.on('notification', (n) => n.id === '100-1' && resolve()));
   setJwt('jwt-2'); // the app refreshed its JWT
   first.socket.close(1012);
@@ -148,7 +148,7 @@ t.test('the notification buffer keeps the newest, up to its bound', async (t) =>
   const { client } = setup(server, { bufferSize: 10 });
   client.connect();
   const conn = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
-  for (let i = 1; i <= 25; i++) server.pushNotification(conn, `1-${i}`);
+  for (let i = 1; i <= 25; i++) server.push(conn, { id: `1-${i}` });
   await new Promise<void>((resolve) => client.on('notification', (n) => n.id === '1-25' && resolve()));
   t.equal(client.notifications.length, 10);
   t.same(client.notifications.map((n) => n.id), Array.from({ length: 10 }, (_, i) => `1-${i + 16}`));
@@ -188,3 +188,18 @@ async function waitForLength(list: unknown[], n: number): Promise<void> {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+t.test('closed as the oldest of too many sockets (4011): no reconnect, the reason surfaces', async (t) => {
+  const server = await ScriptedNotifier.start();
+  t.teardown(() => server.stop());
+  const { client, clock } = setup(server);
+  client.connect();
+  const conn = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
+  await statusReached(client, 'open');
+  conn.socket.close(4011, 'too many sockets');
+  await statusReached(client, 'closed');
+  t.equal(client.error?.code, 'displaced');
+  await clock.tickAsync(120_000);
+  t.equal(server.tokenRequests.length, 1, 'it does not push the newer socket out in turn');
+  t.equal(clock.countTimers(), 0);
+});
