@@ -22,6 +22,7 @@ import { type Connection, deliver, serveSocket } from './notification-socket.js'
 import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
+import { UserSocketLimit } from './user-socket-limit.js';
 
 export interface NotifierDeps {
   /** For commands (token consumption). */
@@ -64,19 +65,22 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     },
   });
   const tokens = new TokenStore(deps.redis, 1);
+  const socketLimit = new UserSocketLimit(config.maxSocketsPerUser);
   app.get(
     '/ws/notifications/',
-    { websocket: true, preValidation: upgradeAuth(tokens) },
+    { websocket: true, preValidation: upgradeAuth(tokens, config.allowedOrigins) },
     (socket, request) => {
       const userId = request.wsUserId!;
       request.log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
+      if (socketLimit.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
       socket.once('close', () => metrics.connectionsOpen.dec());
       serveSocket(socket, userId, {
         index,
         subscriber,
         redis: deps.redis,
         maxFrameBytes: config.maxFrameBytes,
+        maxFramesPerSecond: config.maxFramesPerSecond,
         maxBufferedBytes: config.maxBufferedBytes,
         epoch: () => epoch,
         onSlowConsumer: () => {

@@ -14,6 +14,15 @@ export const notifierEnv = {
   WS_MAX_BUFFERED_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 268_435_456 }),
   /** Server ping interval; a socket silent for two intervals is dropped (4009). Default 30000 ms. */
   HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 50, maximum: 600_000 }),
+  /**
+   * Browser origins allowed to open a socket, comma-separated, or `*`. Default:
+   * none besides the page's own (Origin matching Host); requests without an Origin (not browsers) pass.
+   */
+  ALLOWED_ORIGINS: Type.String({ default: '', pattern: '^(\\*|(https?://[^,\\s]+(,https?://[^,\\s]+)*)?)$' }),
+  /** Frames a client may send per second; past it: an error frame, then close 1008. Default 20. */
+  WS_MAX_FRAMES_PER_SECOND: Type.Integer({ default: 20, minimum: 1, maximum: 10_000 }),
+  /** Sockets one user may hold on one notifier; a new one past it closes the oldest (4011). Default 10. */
+  WS_MAX_SOCKETS_PER_USER: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
 };
 
 export interface NotifierConfig {
@@ -25,6 +34,10 @@ export interface NotifierConfig {
   shutdownSpreadMs: number;
   maxBufferedBytes: number;
   heartbeatIntervalMs: number;
+  /** `*`, or the exact origins allowed besides the page's own. */
+  allowedOrigins: '*' | ReadonlySet<string>;
+  maxFramesPerSecond: number;
+  maxSocketsPerUser: number;
 }
 
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -38,5 +51,8 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     shutdownSpreadMs: e.SHUTDOWN_SPREAD_MS,
     maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    allowedOrigins: e.ALLOWED_ORIGINS === '*' ? '*' : new Set(e.ALLOWED_ORIGINS.split(',').filter(Boolean)),
+    maxFramesPerSecond: e.WS_MAX_FRAMES_PER_SECOND,
+    maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
   };
 }

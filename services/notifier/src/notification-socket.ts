@@ -2,6 +2,7 @@ import {
   type ClientFrame,
   CloseCode,
   compareNotificationIds,
+  ErrorCode,
   type NotificationType,
   type SubscribeFrame,
 } from '@parking-realtime/protocol';
@@ -40,6 +41,7 @@ export interface SocketContext {
   /** For reading history on resume. */
   redis: Redis;
   maxFrameBytes: number;
+  maxFramesPerSecond: number;
   maxBufferedBytes: number;
   onSlowConsumer: () => void;
   /** The current subscription epoch: it moves on each time the Redis subscription is restored. */
@@ -113,7 +115,24 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
   let queue = Promise.resolve();
   let closed = false;
 
+  // A fixed one-second window per socket: a counter and a timestamp, no timer.
+  let windowStart = 0;
+  let framesInWindow = 0;
+
   socket.on('message', (data: Buffer, isBinary: boolean) => {
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      framesInWindow = 0;
+    }
+    framesInWindow += 1;
+    if (framesInWindow > ctx.maxFramesPerSecond) {
+      if (socket.readyState === socket.OPEN) {
+        send(socket, frames.error(ErrorCode.rateLimited, `At most ${ctx.maxFramesPerSecond} frames per second`));
+        socket.close(CloseCode.policyViolation, 'rate limited');
+      }
+      return;
+    }
     const parsed = parseClientFrame(data, isBinary, ctx.maxFrameBytes);
     if (!parsed.ok) {
       send(socket, frames.error(parsed.code, parsed.message));

@@ -13,6 +13,10 @@ export const CloseCode = {
   heartbeatTimeout: 4009,
   /** The notifier lost its Redis subscription for a while: reconnect and resume from your last id. */
   resync: 4010,
+  /** The user opened more sockets than allowed; this, the oldest, made room. */
+  tooManySockets: 4011,
+  /** Frames came faster than allowed (after an `error` frame with code `rate_limited`). */
+  policyViolation: 1008,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -14,6 +14,7 @@ export const ErrorCode = {
   // WebSocket upgrade
   wsTokenMissing: 'ws_token_missing',
   wsTokenInvalid: 'ws_token_invalid',
+  originNotAllowed: 'origin_not_allowed',
   // WebSocket frames (recoverable: the socket stays open)
   malformedJson: 'malformed_json',
   unknownMessageType: 'unknown_message_type',
@@ -21,6 +22,7 @@ export const ErrorCode = {
   invalidFrame: 'invalid_frame',
   frameTooLarge: 'frame_too_large',
   binaryFrame: 'binary_frame',
+  rateLimited: 'rate_limited',
   // Events
   invalidEvent: 'invalid_event',
   redisUnavailable: 'redis_unavailable',

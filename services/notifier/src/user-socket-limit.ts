@@ -1,0 +1,32 @@
+import { CloseCode } from '@parking-realtime/protocol';
+import type { WebSocket } from 'ws';
+
+/**
+ * At most `max` sockets per user on this notifier. A new one past it closes
+ * that user's oldest (4011): the newest tab or device is the one in use, and a
+ * leaked token cannot pile up sockets.
+ */
+export class UserSocketLimit {
+  private readonly byUser = new Map<string, Set<WebSocket>>();
+
+  constructor(private readonly max: number) {}
+
+  /** Registers a socket; returns the one it displaced, if any. */
+  admit(userId: string, socket: WebSocket): WebSocket | undefined {
+    let sockets = this.byUser.get(userId);
+    if (!sockets) {
+      sockets = new Set();
+      this.byUser.set(userId, sockets);
+    }
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0 && this.byUser.get(userId) === sockets) this.byUser.delete(userId);
+    });
+    if (sockets.size <= this.max) return undefined;
+    const oldest = sockets.values().next().value as WebSocket;
+    sockets.delete(oldest);
+    oldest.close(CloseCode.tooManySockets, 'too many sockets for this user; the oldest was closed');
+    return oldest;
+  }
+}
