@@ -2,7 +2,7 @@
 export class NotificationClientError extends Error {
   override name = 'NotificationClientError';
   constructor(
-    readonly code: 'auth_failed' | 'token_unavailable' | 'server_error' | 'displaced',
+    readonly code: 'auth_failed' | 'token_unavailable' | 'server_error' | 'displaced' | 'revoked',
     message: string,
     readonly fatal: boolean,
     /** The server's own code, for `server_error` (an `error` frame) and refused tokens. */

@@ -62,8 +62,16 @@ export interface ClientEvents {
 type Listener<K extends keyof ClientEvents> = (value: ClientEvents[K]) => void;
 
 const OPEN = 1;
-/** CloseCode.tooManySockets: the server closed this, the user's oldest socket, to admit a newer one. */
-const TOO_MANY_SOCKETS = 4011;
+/**
+ * Closes after which the client must not come back on its own (the numbers
+ * are CloseCode's; the protocol's values would pull its schemas into a bundle).
+ */
+const FINAL_CLOSES: Record<number, { code: 'displaced' | 'revoked'; message: string }> = {
+  // The user opened a newer socket elsewhere; coming back would only push that one out.
+  4011: { code: 'displaced', message: 'Closed: this user opened too many sockets' },
+  // Logout or ban: the service closed every socket of this user.
+  4003: { code: 'revoked', message: 'Closed by the service (logout or ban)' },
+};
 const defaultTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -198,9 +206,9 @@ export class NotificationClient {
     };
     socket.onmessage = (event) => this.handleFrame(event.data);
     socket.onclose = (event) => {
-      if (event.code === TOO_MANY_SOCKETS) {
-        // This user opened a newer socket elsewhere; coming back would only push that one out.
-        const error = new NotificationClientError('displaced', 'Closed: this user opened too many sockets', true);
+      const final = FINAL_CLOSES[event.code];
+      if (final) {
+        const error = new NotificationClientError(final.code, final.message, true);
         this.lastError = error;
         this.emit('error', error);
         this.stopped = true;

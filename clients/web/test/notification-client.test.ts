@@ -189,17 +189,19 @@ async function waitForLength(list: unknown[], n: number): Promise<void> {
   }
 }
 
-t.test('closed as the oldest of too many sockets (4011): no reconnect, the reason surfaces', async (t) => {
-  const server = await ScriptedNotifier.start();
-  t.teardown(() => server.stop());
-  const { client, clock } = setup(server);
-  client.connect();
-  const conn = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
-  await statusReached(client, 'open');
-  conn.socket.close(4011, 'too many sockets');
-  await statusReached(client, 'closed');
-  t.equal(client.error?.code, 'displaced');
-  await clock.tickAsync(120_000);
-  t.equal(server.tokenRequests.length, 1, 'it does not push the newer socket out in turn');
-  t.equal(clock.countTimers(), 0);
-});
+for (const [code, reason] of [[4011, 'displaced'], [4003, 'revoked']] as const) {
+  t.test(`closed with ${code} (${reason}): no reconnect, the reason surfaces`, async (t) => {
+    const server = await ScriptedNotifier.start();
+    t.teardown(() => server.stop());
+    const { client, clock } = setup(server);
+    client.connect();
+    const conn = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
+    await statusReached(client, 'open');
+    conn.socket.close(code, reason);
+    await statusReached(client, 'closed');
+    t.equal(client.error?.code, reason);
+    await clock.tickAsync(120_000);
+    t.equal(server.tokenRequests.length, 1, 'it does not push the newer socket out in turn');
+    t.equal(clock.countTimers(), 0);
+  });
+}

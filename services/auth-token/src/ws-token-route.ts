@@ -3,7 +3,7 @@ import { type TokenStore, verifyJwt } from '@parking-realtime/server';
 import type { FastifyInstance } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 
-/** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out. */
+/** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out; and revocation. */
 export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim: string, onIssued: () => void): void {
   app.get(
     '/api/user/ws-token/',
@@ -17,4 +17,12 @@ export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim
       return { ws_token: token, expires_in: expiresIn };
     },
   );
+
+  // `POST /api/user/ws-token/revoke`: the user's outstanding ws tokens stop working (on logout, or a leak).
+  app.post('/api/user/ws-token/revoke', async (request) => {
+    const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
+    const revoked = await tokens.revokeAll(userId);
+    request.log.info({ userId, revoked }, 'ws tokens revoked');
+    return { revoked };
+  });
 }

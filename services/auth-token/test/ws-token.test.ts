@@ -49,7 +49,7 @@ t.test('a SimpleJWT access token gets a ws token stored hashed with a 1800 s TTL
   const everything = await redis.keys('*');
   for (const k of everything) {
     t.notOk(k.includes(body.ws_token), 'no key holds the raw token');
-    const v = await redis.get(k);
+    const v = (await redis.type(k)) === 'set' ? JSON.stringify(await redis.smembers(k)) : await redis.get(k);
     t.notOk(v?.includes(body.ws_token), 'no value holds the raw token');
   }
   t.notOk(logText.includes(body.ws_token), 'the raw token is not logged');
@@ -169,4 +169,20 @@ t.test('the demo login exists only with DEMO_MODE=1', async (t) => {
   t.equal(anonymous.statusCode, 200, 'a user id is made up when none is given');
   const bad = await demo.inject({ method: 'POST', url: '/api/user/demo-login/', payload: { user_id: { x: 1 } } });
   t.equal(bad.statusCode, 400);
+});
+
+t.test('a user revokes their outstanding ws tokens; other users keep theirs', async (t) => {
+  const mine = simpleJwtAccessToken(SECRET, 500);
+  const issued = [(await getToken(`Bearer ${mine}`)).json().ws_token, (await getToken(`Bearer ${mine}`)).json().ws_token];
+  const theirs = (await getToken(`Bearer ${simpleJwtAccessToken(SECRET, 501)}`)).json().ws_token;
+  const key = (token: string) => `ws_token_${createHash('sha256').update(token).digest('hex')}`;
+  const res = await app.inject({ method: 'POST', url: '/api/user/ws-token/revoke', headers: { authorization: `Bearer ${mine}` } });
+  t.equal(res.statusCode, 200);
+  t.same(res.json(), { revoked: 2 });
+  for (const token of issued) t.equal(await redis.exists(key(token)), 0, 'revoked');
+  t.equal(await redis.exists(key(theirs)), 1, 'another user\'s token still lives');
+  const again = await app.inject({ method: 'POST', url: '/api/user/ws-token/revoke', headers: { authorization: `Bearer ${mine}` } });
+  t.same(again.json(), { revoked: 0 });
+  const anonymous = await app.inject({ method: 'POST', url: '/api/user/ws-token/revoke' });
+  t.equal(anonymous.statusCode, 401);
 });

@@ -14,6 +14,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { EventIngestConfig } from './config.js';
+import { disconnectRoute } from './disconnect-route.js';
 import { eventsRoute } from './events-route.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 
@@ -42,6 +43,7 @@ export async function buildEventIngestApp(
   });
   const metrics = createIngestMetrics(serviceMetrics, producer.queue);
   eventsRoute(app, producer, (type) => metrics.accepted.inc({ type }));
+  disconnectRoute(app, deps.redis);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, serviceMetrics.registry);
   app.addHook('onClose', () => producer.close());

@@ -1,22 +1,10 @@
 import { ErrorCode, EventAccepted, NotificationEvent } from '@parking-realtime/protocol';
-import { HttpError, type NotificationProducer, verifyJwt } from '@parking-realtime/server';
+import { HttpError, type NotificationProducer, requireScope } from '@parking-realtime/server';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 export const PUBLISH_SCOPE = 'events:publish';
-
-/** The service JWT must carry `events:publish` in `scope` (a space-separated string, or an array). */
-function requirePublishScope(app: FastifyInstance) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const claims = verifyJwt(app, request);
-    const scope = claims.scope;
-    const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
-    if (!scopes.includes(PUBLISH_SCOPE)) {
-      throw new HttpError(403, ErrorCode.authForbidden, `The token lacks the ${PUBLISH_SCOPE} scope`);
-    }
-  };
-}
 
 /**
  * `POST /api/events/`: 202 only once the job is stored in Redis; 400 with
@@ -30,7 +18,7 @@ export function eventsRoute(app: FastifyInstance, producer: NotificationProducer
       validatorCompiler: TypeBoxValidatorCompiler,
       config: { validationErrorCode: ErrorCode.invalidEvent },
       // Auth comes before validation: an unauthenticated caller learns nothing about the schema.
-      preValidation: requirePublishScope(app),
+      preValidation: requireScope(app, PUBLISH_SCOPE),
     },
     async (request, reply) => {
       let id: string;

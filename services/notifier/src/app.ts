@@ -1,5 +1,6 @@
 import websocket from '@fastify/websocket';
 import {
+  CONTROL_CHANNEL,
   countAuthFailures,
   createServiceMetrics,
   healthRoutes,
@@ -10,6 +11,7 @@ import {
   type Redis,
   type ServiceMetrics,
   TokenStore,
+  waitUntilReady,
 } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -22,7 +24,8 @@ import { type Connection, deliver, serveSocket } from './notification-socket.js'
 import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
-import { UserSocketLimit } from './user-socket-limit.js';
+import { handleControlMessage } from './control-messages.js';
+import { UserSockets } from './user-sockets.js';
 
 export interface NotifierDeps {
   /** For commands (token consumption). */
@@ -47,6 +50,10 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   // an older epoch get nothing more (see deliver), and all of them are asked to resume.
   let epoch = 0;
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
+    if (channel === CONTROL_CHANNEL) {
+      handleControlMessage(payload, userSockets, app.log);
+      return;
+    }
     const recipients = index.recipients(channel);
     if (!recipients) return;
     const type = notificationTypeOfChannel(channel);
@@ -65,7 +72,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     },
   });
   const tokens = new TokenStore(deps.redis, 1);
-  const socketLimit = new UserSocketLimit(config.maxSocketsPerUser);
+  const userSockets = new UserSockets(config.maxSocketsPerUser);
   app.get(
     '/ws/notifications/',
     { websocket: true, preValidation: upgradeAuth(tokens, config.allowedOrigins) },
@@ -73,7 +80,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       const userId = request.wsUserId!;
       request.log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
-      if (socketLimit.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
+      if (userSockets.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
       socket.once('close', () => metrics.connectionsOpen.dec());
       serveSocket(socket, userId, {
         index,
@@ -101,8 +108,8 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   deps.subscriberRedis.on('ready', () => {
     if (!subscriptionLost) return;
     subscriptionLost = false;
-    const channels = index.channels();
-    const resubscribed = channels.length > 0 ? deps.subscriberRedis.subscribe(...channels) : Promise.resolve();
+    const channels = [CONTROL_CHANNEL, ...index.channels()];
+    const resubscribed = deps.subscriberRedis.subscribe(...channels);
     void resubscribed.then(() => {
       epoch += 1;
       metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
@@ -120,5 +127,10 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   app.addHook('onClose', async () => stopHeartbeat());
   healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' } });
   metricsRoute(app, serviceMetrics.registry);
+  // Before any socket is served: a disconnect must reach this notifier from the start. A SUBSCRIBE
+  // sent before the connection is ready would fail ioredis' ready check (INFO in subscriber mode)
+  // and cost a reconnect, so wait for it.
+  await waitUntilReady(deps.subscriberRedis);
+  await subscriber.ensure([CONTROL_CHANNEL]);
   return app;
 }

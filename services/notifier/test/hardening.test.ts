@@ -1,4 +1,4 @@
-import { createRedis, TokenStore } from '@parking-realtime/server';
+import { createRedis, disconnectUser, TokenStore } from '@parking-realtime/server';
 import { startRedis, TestSocket } from '@parking-realtime/testing';
 import t, { type Test } from 'tap';
 import { buildNotifierApp } from '../src/app.js';
@@ -70,4 +70,19 @@ t.test('a user past the socket cap: the oldest is closed with 4011, the rest kee
   const other = await TestSocket.connect(url((await tokens.issue('not-cap')).token));
   t.equal(other.ws.readyState, other.ws.OPEN, 'another user is not affected');
   await Promise.all([second.close(), third.close(), other.close()]);
+});
+
+t.test('a disconnect on the control channel closes that user\'s sockets (4003) within a second', async (t) => {
+  const { url } = await notifier(t);
+  const target = await Promise.all([1, 2].map(async () => TestSocket.connect(url((await tokens.issue('banned')).token))));
+  const bystander = await TestSocket.connect(url((await tokens.issue('fine')).token));
+  const heard = await disconnectUser(redis, 'banned');
+  t.ok(heard >= 1, 'a notifier heard it');
+  for (const socket of target) {
+    const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not within 1 s')), 1000))]);
+    t.equal(closed.code, 4003);
+  }
+  bystander.send({ type: 'ping' });
+  t.same(await bystander.nextOfType('pong'), { type: 'pong' }, 'another user keeps working');
+  await bystander.close();
 });

@@ -13,6 +13,8 @@ export const CloseCode = {
   heartbeatTimeout: 4009,
   /** The notifier lost its Redis subscription for a while: reconnect and resume from your last id. */
   resync: 4010,
+  /** The user's sockets were closed by the service (logout, ban): do not reconnect. */
+  revoked: 4003,
   /** The user opened more sockets than allowed; this, the oldest, made room. */
   tooManySockets: 4011,
   /** Frames came faster than allowed (after an `error` frame with code `rate_limited`). */

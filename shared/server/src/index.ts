@@ -12,3 +12,4 @@ export * from './health-routes.js';
 export * from './run-service.js';
 export * from './jwt-auth.js';
 export * from './metrics.js';
+export * from './control-channel.js';

@@ -61,3 +61,15 @@ export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Record
     throw new HttpError(401, known?.[0] ?? ErrorCode.authMalformed, known?.[1] ?? 'The token could not be verified');
   }
 }
+
+/**
+ * A preValidation hook: the request's service JWT must carry `scope` in its
+ * `scope` claim (a space-separated string, or an array); 401 or 403 otherwise.
+ */
+export function requireScope(app: FastifyInstance, scope: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const claim = verifyJwt(app, request).scope;
+    const scopes = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
+    if (!scopes.includes(scope)) throw new HttpError(403, ErrorCode.authForbidden, `The token lacks the ${scope} scope`);
+  };
+}

@@ -10,6 +10,14 @@ export function wsTokenKey(tokenSha256Hex: string): string {
   return `ws_token_${tokenSha256Hex}`;
 }
 
+/** Set of the hashes of a user's outstanding WebSocket tokens, so the user can revoke them. */
+export function userWsTokensKey(userId: string): string {
+  return `pr:{u:${userId}}:ws-tokens`;
+}
+
+/** Control messages to every notifier (e.g. disconnect a user's sockets). */
+export const CONTROL_CHANNEL = 'pr:control';
+
 /** Pub/sub channel for notifications of one type targeted at one user. */
 export function userChannel(userId: string, type: NotificationType): string {
   return `pr:{u:${userId}}:${type}`;

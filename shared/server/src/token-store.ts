@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { wsTokenKey } from './redis-names.js';
+import { userWsTokensKey, wsTokenKey } from './redis-names.js';
 
 /** What Redis holds for a live token. The raw token is never stored. */
 export interface TokenRecord {
@@ -25,8 +25,24 @@ export class TokenStore {
   async issue(userId: string, now = new Date()): Promise<{ token: string; expiresIn: number }> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const record: TokenRecord = { user_id: userId, issued_at: now.toISOString() };
-    await this.redis.set(wsTokenKey(hashToken(token)), JSON.stringify(record), 'EX', this.ttlSeconds);
+    const hash = hashToken(token);
+    const index = userWsTokensKey(userId);
+    await this.redis
+      .multi()
+      .set(wsTokenKey(hash), JSON.stringify(record), 'EX', this.ttlSeconds)
+      .sadd(index, hash)
+      .expire(index, this.ttlSeconds)
+      .exec();
     return { token, expiresIn: this.ttlSeconds };
+  }
+
+  /** Revokes every outstanding token of a user; resolves with how many were still live. */
+  async revokeAll(userId: string): Promise<number> {
+    const index = userWsTokensKey(userId);
+    const hashes = await this.redis.smembers(index);
+    if (hashes.length === 0) return 0;
+    const [[, removed] = [null, 0]] = (await this.redis.multi().del(...hashes.map(wsTokenKey)).srem(index, ...hashes).exec()) ?? [];
+    return Number(removed);
   }
 
   /**

@@ -2,14 +2,20 @@ import { CloseCode } from '@parking-realtime/protocol';
 import type { WebSocket } from 'ws';
 
 /**
- * At most `max` sockets per user on this notifier. A new one past it closes
- * that user's oldest (4011): the newest tab or device is the one in use, and a
+ * Each user's sockets on this notifier, oldest first: to close them all (a
+ * logout or ban), and to hold at most `max`. A new one past it closes that
+ * user's oldest (4011): the newest tab or device is the one in use, and a
  * leaked token cannot pile up sockets.
  */
-export class UserSocketLimit {
+export class UserSockets {
   private readonly byUser = new Map<string, Set<WebSocket>>();
 
   constructor(private readonly max: number) {}
+
+  /** The user's open sockets. */
+  of(userId: string): WebSocket[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
 
   /** Registers a socket; returns the one it displaced, if any. */
   admit(userId: string, socket: WebSocket): WebSocket | undefined {

@@ -1,0 +1,23 @@
+import { commonEnv, createRedis, disconnectUser, loadEnv, redisUrlFrom, waitUntilReady } from '@parking-realtime/server';
+
+/**
+ * `npm run disconnect-user -- <user_id>`: closes every socket of a user on
+ * every notifier (logout, ban), through the Redis control channel.
+ */
+const userId = process.argv[2];
+if (!userId || process.argv.length > 3) {
+  console.error('usage: npm run disconnect-user -- <user_id>');
+  process.exit(2);
+}
+const env = loadEnv({ REDIS_URL: commonEnv.REDIS_URL, REDIS_HOST: commonEnv.REDIS_HOST, REDIS_PORT: commonEnv.REDIS_PORT });
+const redis = createRedis(redisUrlFrom(env), { name: 'disconnect-cli', failFast: true });
+try {
+  await waitUntilReady(redis, 5000);
+  const notifiers = await disconnectUser(redis, userId);
+  console.log(JSON.stringify({ user_id: userId, notifiers }));
+} catch (err) {
+  console.error(`could not reach Redis: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  redis.disconnect();
+}
