@@ -127,3 +127,12 @@ t.test('nginx logs the socket path but never the ws token', async (t) => {
   for (const token of tokensSeen) t.notOk(log.includes(token), 'no token in the access log');
   t.notOk(/token=/.test(log), 'no query string at all');
 });
+
+t.test('through nginx, a page\'s own origin may open a socket and another site may not', async (t) => {
+  const own = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(99)}`, { origin: stack.url });
+  t.pass('same origin: nginx passes Host with its port, so the notifier recognises the page');
+  await own.close();
+  const refused = await TestSocket.refused(`${wsBase}/ws/notifications/?token=${await wsToken(99)}`, { origin: 'https://evil.example' });
+  t.equal(refused.status, 403);
+  t.equal(JSON.parse(refused.body).code, 'origin_not_allowed');
+});
