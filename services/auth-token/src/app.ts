@@ -6,6 +6,7 @@ import {
   loggerOptions,
   metricsRoute,
   type Redis,
+  registerHttpSecurity,
   registerJwt,
   type ServiceMetrics,
   TokenStore,
@@ -35,6 +36,7 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
     help: 'WebSocket tokens issued',
     registers: [metrics.registry],
   });
+  await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(metrics));
   await registerJwt(app, config.jwt);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), config.jwt.userClaim, () => tokensIssued.inc());

@@ -1,5 +1,7 @@
 import {
   commonEnv,
+  CorsOriginsSchema,
+  parseCorsOrigins,
   ConfigError,
   loadEnv,
   port,
@@ -15,6 +17,8 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 /** Every variable auth-token reads; the README lists them with these defaults. */
 export const authTokenEnv = {
   ...commonEnv,
+  /** Browser origins allowed to call this API cross-origin, comma-separated. Default none. */
+  CORS_ORIGINS: CorsOriginsSchema,
   /** Default 8001. */
   PORT: port(8001),
   /** HS256 key shared with the main application (SimpleJWT's SIGNING_KEY). Dev default outside production. */
@@ -40,6 +44,7 @@ export interface AuthTokenConfig {
   port: number;
   logLevel: string;
   redisUrl: string;
+  corsOrigins: string[];
   jwt: {
     algorithm: JwtAlgorithm;
     /** HS256 secret, or PEM public key. */
@@ -75,6 +80,7 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     redisUrl: redisUrlFrom(e),
+    corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
     jwt: {
       algorithm: e.JWT_ALGORITHM as JwtAlgorithm,
       key,

@@ -186,3 +186,35 @@ t.test('a user revokes their outstanding ws tokens; other users keep theirs', as
   const anonymous = await app.inject({ method: 'POST', url: '/api/user/ws-token/revoke' });
   t.equal(anonymous.statusCode, 401);
 });
+
+t.test('security headers on every answer; no CORS unless configured', async (t) => {
+  const res = await getToken(`Bearer ${simpleJwtAccessToken(SECRET, 600)}`);
+  t.equal(res.headers['x-content-type-options'], 'nosniff');
+  t.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
+  t.ok(res.headers['content-security-policy'], 'a CSP');
+  const preflight = await app.inject({
+    method: 'OPTIONS',
+    url: '/api/user/ws-token/',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+  });
+  t.notOk(preflight.headers['access-control-allow-origin'], 'no cross-origin access by default');
+});
+
+t.test('CORS_ORIGINS lets the listed origins call the token endpoint from the browser', async (t) => {
+  const corsApp = await buildAuthTokenApp(
+    loadAuthTokenConfig({ JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent', CORS_ORIGINS: 'https://app.example' }),
+    { redis },
+  );
+  t.teardown(() => corsApp.close());
+  const preflight = (origin: string) =>
+    corsApp.inject({
+      method: 'OPTIONS',
+      url: '/api/user/ws-token/',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+  const allowed = await preflight('https://app.example');
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://app.example');
+  t.match(String(allowed.headers['access-control-allow-headers']), /authorization/);
+  const other = await preflight('https://evil.example');
+  t.notOk(other.headers['access-control-allow-origin'], 'another origin gets no grant');
+});

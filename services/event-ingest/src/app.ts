@@ -9,6 +9,7 @@ import {
   loggerOptions,
   type NotificationProducer,
   type Redis,
+  registerHttpSecurity,
   registerJwt,
 } from '@parking-realtime/server';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -34,6 +35,7 @@ export async function buildEventIngestApp(
     bodyLimit: config.bodyLimitBytes,
   });
   const serviceMetrics = deps.metrics ?? createServiceMetrics('event-ingest');
+  await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   await registerJwt(app, config.serviceJwt);
   const producer = createNotificationProducer({

@@ -1,5 +1,7 @@
 import {
   commonEnv,
+  CorsOriginsSchema,
+  parseCorsOrigins,
   ConfigError,
   DEFAULT_DEDUPE_TTL_SECONDS,
   DEFAULT_QUEUE_NAME,
@@ -14,6 +16,8 @@ import { Type } from 'typebox';
 /** Every variable event-ingest reads; the README lists them with these defaults. */
 export const eventIngestEnv = {
   ...commonEnv,
+  /** Browser origins allowed to call this API cross-origin, comma-separated. Default none. */
+  CORS_ORIGINS: CorsOriginsSchema,
   /** Default 8003. */
   PORT: port(8003),
   /** HS256 key for service JWTs on POST /api/events/ (claim `scope` ∋ events:publish). Dev default outside production. */
@@ -45,6 +49,7 @@ export interface EventIngestConfig {
   port: number;
   logLevel: string;
   redisUrl: string;
+  corsOrigins: string[];
   serviceJwt: { algorithm: 'HS256'; key: string; clockSkewSeconds: number; usingDevSecret: boolean };
   queueName: string;
   dedupeTtlSeconds: number;
@@ -67,6 +72,7 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     redisUrl: redisUrlFrom(e),
+    corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
     serviceJwt: {
       algorithm: 'HS256',
       key: secret.secret,

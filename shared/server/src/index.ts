@@ -13,3 +13,4 @@ export * from './run-service.js';
 export * from './jwt-auth.js';
 export * from './metrics.js';
 export * from './control-channel.js';
+export * from './http-security.js';
