@@ -38,6 +38,8 @@ export async function buildEventIngestApp(
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   await registerJwt(app, config.serviceJwt);
+  // Events are JSON; Fastify would also parse text/plain, and a string body only fails later as invalid.
+  app.removeContentTypeParser('text/plain');
   const producer = createNotificationProducer({
     connection: deps.redis,
     queueName: config.queueName,
