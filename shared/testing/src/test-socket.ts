@@ -107,6 +107,12 @@ export class TestSocket {
     return this.nextOfType('subscribed');
   }
 
+  /** Drops every frame kept so far (for long runs that would otherwise hold them all). */
+  forget(): void {
+    this.received.length = 0;
+    this.inbox.length = 0;
+  }
+
   notifications(): Frame[] {
     return this.received.filter((f) => f.type === 'notification');
   }
