@@ -1,4 +1,4 @@
-import { ScriptedNotifier } from '@parking-realtime/testing';
+import { ScriptedNotifier, waitFor } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t from 'tap';
 import WebSocket from 'ws';
@@ -96,7 +96,7 @@ t.test('backoff: exponential with full jitter, capped; reset once subscribed', a
   const expected = [499, 999, 1998, 3996, 7992, 15_984, 29_970, 29_970];
   for (let i = 0; i < expected.length; i++) {
     await server.until(() => server.tokenRequests.length === i + 1 || undefined, 5000, `attempt ${i + 1}`);
-    await waitForLength(delays, i + 1);
+    await waitFor(() => delays.length >= i + 1, 5000, `retry ${i + 1} to be scheduled`);
     t.equal(delays[i], expected[i], `retry ${i + 1} waits ${expected[i]} ms`);
     await clock.tickAsync(delays[i]! - 1);
     t.equal(server.tokenRequests.length, i + 1, 'not a moment before');
@@ -180,14 +180,6 @@ t.test('the socket URL follows the page: wss on https', async (t) => {
   t.equal(socketUrlFor('http://localhost:8000'), 'ws://localhost:8000/ws/notifications/');
   t.throws(() => new NotificationClient({ getJwt: () => 'x', WebSocket: WebSocket as never }), TypeError, 'no page, no baseUrl');
 });
-
-async function waitForLength(list: unknown[], n: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (list.length < n) {
-    if (Date.now() > deadline) throw new Error(`list never reached ${n}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 for (const [code, reason] of [[4011, 'displaced'], [4003, 'revoked']] as const) {
   t.test(`closed with ${code} (${reason}): no reconnect, the reason surfaces`, async (t) => {

@@ -3,7 +3,7 @@ import {
   createServiceMetrics,
   healthRoutes,
   installErrorHandler,
-  loggerOptions,
+  fastifyLoggerOptions,
   metricsRoute,
   type Redis,
   registerHttpSecurity,
@@ -27,7 +27,7 @@ export interface AuthTokenDeps {
 
 export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthTokenDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { ...loggerOptions('auth-token', config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    logger: fastifyLoggerOptions('auth-token', config.logLevel, deps.logStream),
     bodyLimit: 16 * 1024,
   });
   const metrics = deps.metrics ?? createServiceMetrics('auth-token');

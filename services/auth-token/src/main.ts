@@ -6,7 +6,7 @@ await runService('auth-token', loadAuthTokenConfig, async (config) => {
   const metrics = createServiceMetrics('auth-token');
   const redis = createRedis(config.redisUrl, {
     name: 'auth-token',
-    onReconnecting: () => metrics.redisReconnects.inc({ connection: 'auth-token' }),
+    reconnects: metrics.redisReconnects,
   });
   const app = await buildAuthTokenApp(config, { redis, metrics });
   if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');

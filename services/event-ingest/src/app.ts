@@ -6,7 +6,7 @@ import {
   metricsRoute,
   type ServiceMetrics,
   installErrorHandler,
-  loggerOptions,
+  fastifyLoggerOptions,
   type NotificationProducer,
   type Redis,
   registerHttpSecurity,
@@ -31,7 +31,7 @@ export async function buildEventIngestApp(
   deps: EventIngestDeps,
 ): Promise<{ app: FastifyInstance; producer: NotificationProducer; metrics: IngestMetrics }> {
   const app = Fastify({
-    logger: { ...loggerOptions('event-ingest', config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    logger: fastifyLoggerOptions('event-ingest', config.logLevel, deps.logStream),
     bodyLimit: config.bodyLimitBytes,
   });
   const serviceMetrics = deps.metrics ?? createServiceMetrics('event-ingest');

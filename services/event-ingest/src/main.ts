@@ -6,8 +6,7 @@ import { startNotificationWorker } from './notification-worker.js';
 
 await runService('event-ingest', loadEventIngestConfig, async (config) => {
   const serviceMetrics = createServiceMetrics('event-ingest');
-  const reconnecting = (connection: string) => () => serviceMetrics.redisReconnects.inc({ connection });
-  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true, onReconnecting: reconnecting('event-ingest') });
+  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true, reconnects: serviceMetrics.redisReconnects });
   const { app, metrics } = await buildEventIngestApp(config, { redis, metrics: serviceMetrics });
   if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
 
@@ -18,11 +17,11 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
     workerRedis = createRedis(config.redisUrl, {
       name: 'event-ingest-worker',
       maxRetriesPerRequest: null,
-      onReconnecting: reconnecting('event-ingest-worker'),
+      reconnects: serviceMetrics.redisReconnects,
     });
     publisherRedis = createRedis(config.redisUrl, {
       name: 'event-ingest-publisher',
-      onReconnecting: reconnecting('event-ingest-publisher'),
+      reconnects: serviceMetrics.redisReconnects,
     });
     worker = startNotificationWorker({
       queueName: config.queueName,

@@ -5,7 +5,7 @@ import {
   createServiceMetrics,
   healthRoutes,
   installErrorHandler,
-  loggerOptions,
+  fastifyLoggerOptions,
   metricsRoute,
   notificationTypeOfChannel,
   type Redis,
@@ -38,7 +38,7 @@ export interface NotifierDeps {
 
 export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { ...loggerOptions('notifier', config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    logger: fastifyLoggerOptions('notifier', config.logLevel, deps.logStream),
   });
   const serviceMetrics = deps.metrics ?? createServiceMetrics('notifier');
   const metrics = createNotifierMetrics(serviceMetrics);

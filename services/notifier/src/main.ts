@@ -4,13 +4,12 @@ import { loadNotifierConfig } from './config.js';
 
 await runService('notifier', loadNotifierConfig, async (config) => {
   const metrics = createServiceMetrics('notifier');
-  const reconnecting = (connection: string) => () => metrics.redisReconnects.inc({ connection });
-  const redis = createRedis(config.redisUrl, { name: 'notifier', onReconnecting: reconnecting('notifier') });
+  const redis = createRedis(config.redisUrl, { name: 'notifier', reconnects: metrics.redisReconnects });
   // Subscriber commands must wait out a reconnect rather than fail.
   const subscriberRedis = createRedis(config.redisUrl, {
     name: 'notifier-subscriber',
     maxRetriesPerRequest: null,
-    onReconnecting: reconnecting('notifier-subscriber'),
+    reconnects: metrics.redisReconnects,
   });
   const app = await buildNotifierApp(config, { redis, subscriberRedis, metrics });
   return {

@@ -41,6 +41,11 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
   };
 }
 
+/** Fastify's `logger` option for a service: our pino options, writing to `stream` when one is given (tests read it). */
+export function fastifyLoggerOptions(service: string, level: string, stream?: DestinationStream): LoggerOptions & { stream?: DestinationStream } {
+  return { ...loggerOptions(service, level), ...(stream ? { stream } : {}) };
+}
+
 export function createLogger(service: string, level: string, destination?: DestinationStream): pino.Logger {
   return destination ? pino(loggerOptions(service, level), destination) : pino(loggerOptions(service, level));
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Counter } from 'prom-client';
 import type { Logger } from './logger.js';
 
 export interface RedisConnectionOptions {
@@ -12,8 +13,8 @@ export interface RedisConnectionOptions {
   failFast?: boolean;
   /** Required by BullMQ workers, whose blocking commands must not time out. */
   maxRetriesPerRequest?: number | null;
-  /** Called on every reconnect attempt (for the redis_reconnects_total metric). */
-  onReconnecting?: () => void;
+  /** Counts this connection's reconnect attempts, labelled with its name (redis_reconnects_total). */
+  reconnects?: Counter<'connection'>;
 }
 
 /** A Redis connection that reconnects forever with capped backoff and logs its state changes. */
@@ -26,7 +27,8 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
     lazyConnect: false,
   };
   const redis = new Redis(url, redisOptions);
-  if (options.onReconnecting) redis.on('reconnecting', options.onReconnecting);
+  const { reconnects } = options;
+  if (reconnects) redis.on('reconnecting', () => reconnects.inc({ connection: options.name }));
   const log = options.logger?.child({ redis: options.name });
   if (log) {
     redis.on('ready', () => log.info('redis ready'));
