@@ -46,8 +46,9 @@ export function fastifyLoggerOptions(service: string, level: string, stream?: De
   return { ...loggerOptions(service, level), ...(stream ? { stream } : {}) };
 }
 
-export function createLogger(service: string, level: string, destination?: DestinationStream): pino.Logger {
-  return destination ? pino(loggerOptions(service, level), destination) : pino(loggerOptions(service, level));
+/** A logger outside Fastify (start-up errors before an app exists). */
+export function createLogger(service: string, level: string): pino.Logger {
+  return pino(loggerOptions(service, level));
 }
 
 export type Logger = pino.Logger;
