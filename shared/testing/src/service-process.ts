@@ -6,7 +6,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export type ServiceName = 'auth-token' | 'notifier' | 'event-ingest';
 
 export interface ServiceProcess {
-  name: ServiceName;
+  name: string;
   url: string;
   port: number;
   pid: number;
@@ -30,9 +30,34 @@ export function startService(
   /** Also copy the service's output to this process' stdout (the local stack does). */
   echo = false,
 ): Promise<ServiceProcess> {
+  return startNodeProcess({ name, script: `services/${name}/src/main.ts`, env, timeoutMs, echo });
+}
+
+export interface NodeProcessOptions {
+  /** Shown in errors and kept as `ServiceProcess.name`. */
+  name: string;
+  /** TypeScript entry point, relative to the repository root. */
+  script: string;
+  env: Record<string, string>;
+  /** A command and its arguments to run node under, such as `['taskset', '-c', '0']`. */
+  wrapper?: string[];
+  /** Extra node flags, such as `--cpu-prof`. */
+  nodeArgs?: string[];
+  timeoutMs?: number;
+  echo?: boolean;
+}
+
+/**
+ * Runs a TypeScript entry point as a separate node process, with PORT=0, and
+ * resolves once it logs (pino JSON) "Server listening at http://127.0.0.1:<port>".
+ */
+export function startNodeProcess(options: NodeProcessOptions): Promise<ServiceProcess> {
+  const { name, env, timeoutMs = 20_000, echo = false } = options;
+  const nodeArgv = [...(options.nodeArgs ?? []), '--conditions=pr-source', '--import', 'tsx', options.script];
+  const [command, ...args] = options.wrapper?.length ? [...options.wrapper, process.execPath, ...nodeArgv] : [process.execPath, ...nodeArgv];
   const child: ChildProcess = spawn(
-    process.execPath,
-    ['--conditions=pr-source', '--import', 'tsx', `services/${name}/src/main.ts`],
+    command!,
+    args,
     {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env },
