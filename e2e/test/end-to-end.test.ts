@@ -13,7 +13,8 @@ const JWT_SECRET = 'e2e-jwt-secret-that-is-long-enough-01234';
 const SERVICE_JWT_SECRET = 'e2e-service-secret-long-enough-0123456789';
 
 const redis = await startRedis();
-const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET };
+// Every test client fetches its tokens from 127.0.0.1: one address, far past the per-address limit.
+const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET, TOKEN_RATE_LIMIT_PER_IP: '100000' };
 const [auth, notifierA, notifierB, ingest] = await Promise.all([
   startService('auth-token', env),
   startService('notifier', env),

@@ -5,7 +5,8 @@ import t from 'tap';
 
 const JWT_SECRET = 'e2e-jwt-secret-that-is-long-enough-01234';
 const redis = await startRedis();
-const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET: 'e2e-service-secret-long-enough-0123456789' };
+// Every test client fetches its tokens from 127.0.0.1: one address, far past the per-address limit.
+const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET: 'e2e-service-secret-long-enough-0123456789', TOKEN_RATE_LIMIT_PER_IP: '100000' };
 const [auth, notifier, ingest] = await Promise.all([
   startService('auth-token', env),
   startService('notifier', env),

@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { AuthTokenConfig } from './config.js';
 import { demoLoginRoute } from './demo-login-route.js';
+import { registerTokenRateLimits } from './token-rate-limits.js';
 import { wsTokenRoute } from './ws-token-route.js';
 
 export interface AuthTokenDeps {
@@ -29,6 +30,9 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   const app = Fastify({
     logger: fastifyLoggerOptions('auth-token', config.logLevel, deps.logStream),
     bodyLimit: 16 * 1024,
+    // Behind nginx, the client's address is the one nginx appended to X-Forwarded-For.
+    // (A hop count as a function: Fastify's types leave out the number form.)
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
   });
   const metrics = deps.metrics ?? createServiceMetrics('auth-token');
   const tokensIssued = new Counter({
@@ -39,8 +43,9 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(metrics));
   await registerJwt(app, config.jwt);
-  wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), config.jwt.userClaim, () => tokensIssued.inc());
-  if (config.demoMode) demoLoginRoute(app, config.demoServiceJwtSecret);
+  const limits = await registerTokenRateLimits(app, deps.redis, config.rateLimits);
+  wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), limits, config.jwt.userClaim, () => tokensIssued.inc());
+  if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);
   return app;

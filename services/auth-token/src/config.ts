@@ -10,6 +10,7 @@ import {
   SecretSchema,
 } from '@parking-realtime/server';
 import { Type } from 'typebox';
+import type { TokenRateLimitConfig } from './token-rate-limits.js';
 
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -33,6 +34,14 @@ export const authTokenEnv = {
   JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
   /** Lifetime of a WebSocket token. Default 1800 s. */
   WS_TOKEN_TTL_SECONDS: Type.Integer({ default: 1800, minimum: 10, maximum: 86_400 }),
+  /** Token requests per window per user. Default 30 (a reconnecting client needs one per attempt). */
+  TOKEN_RATE_LIMIT_PER_USER: Type.Integer({ default: 30, minimum: 1 }),
+  /** Requests per window per client address, per route; loose, since many users can share one NAT address. Default 600. */
+  TOKEN_RATE_LIMIT_PER_IP: Type.Integer({ default: 600, minimum: 1 }),
+  /** Rate-limit window. Default 60 s. */
+  TOKEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
+  /** Proxies in front of the service (1 behind nginx): the client address is taken from X-Forwarded-For that many hops back. Default 0, the socket's address. */
+  TRUST_PROXY_HOPS: Type.Integer({ default: 0, minimum: 0, maximum: 5 }),
   /** 1 enables POST /api/user/demo-login/, which mints JWTs for demo users. Default 0; refused in production. */
   DEMO_MODE: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
   /** Read only with DEMO_MODE=1: the demo login also hands out a service JWT, so the demo page can send events. */
@@ -54,6 +63,8 @@ export interface AuthTokenConfig {
     usingDevSecret: boolean;
   };
   wsTokenTtlSeconds: number;
+  rateLimits: TokenRateLimitConfig;
+  trustProxyHops: number;
   /** Mint JWTs for demo users (HS256 only, never in production), and service JWTs with this key. */
   demoMode: boolean;
   demoServiceJwtSecret: string | undefined;
@@ -89,6 +100,12 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
       usingDevSecret,
     },
     wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
+    rateLimits: {
+      perUser: e.TOKEN_RATE_LIMIT_PER_USER,
+      perIp: e.TOKEN_RATE_LIMIT_PER_IP,
+      windowSeconds: e.TOKEN_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    trustProxyHops: e.TRUST_PROXY_HOPS,
     demoMode: e.DEMO_MODE === '1',
     demoServiceJwtSecret: e.DEMO_MODE === '1' ? requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV).secret : undefined,
   };

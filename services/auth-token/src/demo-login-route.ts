@@ -6,6 +6,7 @@ import type {} from '@fastify/jwt';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { TokenRateLimits } from './token-rate-limits.js';
 
 const DemoLoginBody = Compile(Type.Object({ user_id: Type.Optional(UserId) }, { additionalProperties: false }));
 
@@ -15,10 +16,10 @@ const DemoLoginBody = Compile(Type.Object({ user_id: Type.Optional(UserId) }, { 
  * without the main application, and a service JWT (scope events:publish) so
  * the demo page can send events. The body, `{"user_id"?: …}`, may be absent.
  */
-export function demoLoginRoute(app: FastifyInstance, serviceJwtSecret: string | undefined): void {
+export function demoLoginRoute(app: FastifyInstance, limits: TokenRateLimits, serviceJwtSecret: string | undefined): void {
   // The demo page sends events itself: a short-lived service JWT, only ever in demo mode.
   const signService = serviceJwtSecret ? createSigner({ key: serviceJwtSecret, algorithm: 'HS256', expiresIn: 3_600_000 }) : undefined;
-  app.post('/api/user/demo-login/', async (request, reply) => {
+  app.post('/api/user/demo-login/', { config: limits.byAddress }, async (request, reply) => {
     const body = request.body ?? {};
     if (!DemoLoginBody.Check(body)) {
       const errors = toFieldErrors(DemoLoginBody.Errors(body));

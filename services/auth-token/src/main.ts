@@ -6,6 +6,8 @@ await runService('auth-token', loadAuthTokenConfig, async (config) => {
   const metrics = createServiceMetrics('auth-token');
   const redis = createRedis(config.redisUrl, {
     name: 'auth-token',
+    // During an outage a token request fails at once with 503 instead of waiting in a queue.
+    failFast: true,
     reconnects: metrics.redisReconnects,
   });
   const app = await buildAuthTokenApp(config, { redis, metrics });

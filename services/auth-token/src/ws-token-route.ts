@@ -1,16 +1,24 @@
-import { WsTokenResponse } from '@parking-realtime/protocol';
-import { type TokenStore, verifyJwt } from '@parking-realtime/server';
-import type { FastifyInstance } from 'fastify';
+import { ErrorCode, WsTokenResponse } from '@parking-realtime/protocol';
+import { HttpError, type TokenStore, verifyJwt } from '@parking-realtime/server';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
+import type { TokenRateLimits } from './token-rate-limits.js';
 
 /** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out; and revocation. */
-export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim: string, onIssued: () => void): void {
+export function wsTokenRoute(
+  app: FastifyInstance,
+  tokens: TokenStore,
+  limits: TokenRateLimits,
+  userClaim: string,
+  onIssued: () => void,
+): void {
   app.get(
     '/api/user/ws-token/',
-    { schema: { response: { 200: WsTokenResponse } } },
+    { schema: { response: { 200: WsTokenResponse } }, config: limits.byAddress },
     async (request, reply) => {
       const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
-      const { token, expiresIn } = await tokens.issue(userId);
+      await limits.chargeUser(request, reply, userId);
+      const { token, expiresIn } = await tokens.issue(userId).catch(redisDown(request));
       onIssued();
       request.log.info({ userId }, 'ws token issued');
       reply.header('cache-control', 'no-store');
@@ -19,10 +27,16 @@ export function wsTokenRoute(app: FastifyInstance, tokens: TokenStore, userClaim
   );
 
   // `POST /api/user/ws-token/revoke`: the user's outstanding ws tokens stop working (on logout, or a leak).
-  app.post('/api/user/ws-token/revoke', async (request) => {
+  app.post('/api/user/ws-token/revoke', { config: limits.byAddress }, async (request) => {
     const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
-    const revoked = await tokens.revokeAll(userId);
+    const revoked = await tokens.revokeAll(userId).catch(redisDown(request));
     request.log.info({ userId, revoked }, 'ws tokens revoked');
     return { revoked };
   });
 }
+
+/** A Redis failure becomes 503 (retry later), not a 500. */
+const redisDown = (request: FastifyRequest) => (err: unknown): never => {
+  request.log.warn({ err: { message: (err as Error).message } }, 'token store unreachable');
+  throw new HttpError(503, ErrorCode.redisUnavailable, 'Tokens are unavailable right now; try again');
+};

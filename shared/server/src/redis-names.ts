@@ -18,6 +18,13 @@ export function userWsTokensKey(userId: string): string {
 /** Control messages to every notifier (e.g. disconnect a user's sockets). */
 export const CONTROL_CHANNEL = 'pr:control';
 
+/**
+ * Prefix of the token endpoint's rate-limit counters (INCR with PEXPIRE, by
+ * @fastify/rate-limit's Redis store): `pr:rate:user:<id>`, and per route
+ * `pr:rate:<METHOD><url>-ip:<address>`.
+ */
+export const RATE_LIMIT_PREFIX = 'pr:rate:';
+
 /** Pub/sub channel for notifications of one type targeted at one user. */
 export function userChannel(userId: string, type: NotificationType): string {
   return `pr:{u:${userId}}:${type}`;
