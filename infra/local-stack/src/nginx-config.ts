@@ -5,6 +5,34 @@ export const NGINX_DIR = fileURLToPath(new URL('../../nginx/', import.meta.url))
 export const TEMPLATE_PATH = `${NGINX_DIR}nginx.conf.template`;
 export const COMPOSE_CONFIG_PATH = `${NGINX_DIR}nginx.compose.conf`;
 
+/**
+ * Per-address limits at the edge. They only stop one address from swamping the
+ * services, so they are sized for many users behind one NAT address (mobile
+ * carriers, campus Wi-Fi), each needing about one token request and one socket.
+ * auth-token's per-user limit is the fine-grained one.
+ */
+export interface NginxLimits {
+  /** Requests to /api/user/ from one address (nginx rate: `50r/s`, `1r/m`), and the burst allowed past it. */
+  apiRate: string;
+  apiBurst: number;
+  /** Concurrent /api/ connections from one address. */
+  apiConnectionsPerAddress: number;
+  /** WebSocket upgrades from one address (nginx rate), and the burst allowed past it. */
+  wsUpgradeRate: string;
+  wsUpgradeBurst: number;
+  /** Open WebSockets from one address. */
+  socketsPerAddress: number;
+}
+
+export const DEFAULT_NGINX_LIMITS: NginxLimits = {
+  apiRate: '50r/s',
+  apiBurst: 200,
+  apiConnectionsPerAddress: 256,
+  wsUpgradeRate: '50r/s',
+  wsUpgradeBurst: 500,
+  socketsPerAddress: 2000,
+};
+
 /** Where one deployment's nginx finds its upstreams and files. */
 export interface NginxTarget {
   listen: string;
@@ -21,6 +49,7 @@ export interface NginxTarget {
   tempDir: string;
   mimeTypes: string;
   demoRoot: string;
+  limits: NginxLimits;
 }
 
 /** The compose deployment: service names on the compose network, Docker's DNS re-read every 5 s. */
@@ -37,6 +66,7 @@ export const COMPOSE_TARGET: NginxTarget = {
   tempDir: '/tmp',
   mimeTypes: '/etc/nginx/mime.types',
   demoRoot: '/usr/share/nginx/html',
+  limits: DEFAULT_NGINX_LIMITS,
 };
 
 /** Fills the one template for a target; every placeholder must be filled. */
@@ -55,6 +85,12 @@ export function renderNginxConfig(target: NginxTarget, template = readFileSync(T
     TEMP_DIR: target.tempDir,
     MIME_TYPES: target.mimeTypes,
     DEMO_ROOT: target.demoRoot,
+    API_RATE: target.limits.apiRate,
+    API_BURST: String(target.limits.apiBurst),
+    API_CONNECTIONS: String(target.limits.apiConnectionsPerAddress),
+    WS_UPGRADE_RATE: target.limits.wsUpgradeRate,
+    WS_UPGRADE_BURST: String(target.limits.wsUpgradeBurst),
+    WS_SOCKETS: String(target.limits.socketsPerAddress),
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
     const value = values[name];

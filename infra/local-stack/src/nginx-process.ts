@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NGINX_DIR, type NginxTarget, renderNginxConfig } from './nginx-config.js';
+import { DEFAULT_NGINX_LIMITS, NGINX_DIR, type NginxLimits, type NginxTarget, renderNginxConfig } from './nginx-config.js';
 
 export interface NginxProcess {
   url: string;
@@ -24,6 +24,8 @@ export interface LocalNginxOptions {
   notifiers: number[];
   eventIngest: number[];
   demoRoot?: string;
+  /** Defaults to the limits every deployment uses. */
+  limits?: Partial<NginxLimits>;
 }
 
 /** The template rendered for local processes, in a fresh prefix folder of its own. */
@@ -43,6 +45,7 @@ export function renderLocalConfig(options: LocalNginxOptions): { dir: string; co
     tempDir: join(dir, 'temp'),
     mimeTypes: '/etc/nginx/mime.types',
     demoRoot: options.demoRoot ?? join(NGINX_DIR, 'html'),
+    limits: { ...DEFAULT_NGINX_LIMITS, ...options.limits },
   };
   const configPath = join(dir, 'nginx.conf');
   writeFileSync(configPath, renderNginxConfig(target));

@@ -2,6 +2,7 @@ import { type ServiceProcess, startRedis, startService, type TestRedis } from '@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type NginxProcess, startNginx } from './nginx-process.js';
+import type { NginxLimits } from './nginx-config.js';
 
 /** The built demo page, served at / when it exists (`npm run build` makes it). */
 export const DEMO_DIST = fileURLToPath(new URL('../../../clients/demo/dist/', import.meta.url));
@@ -15,6 +16,8 @@ export interface StackOptions {
   nginxPort: number;
   /** Environment for every service (the caller's, in `npm start`). */
   env: Record<string, string>;
+  /** nginx's per-address limits, where a test needs them small. */
+  nginxLimits?: Partial<NginxLimits>;
   /** Copy the services' logs to this process' output. */
   echo?: boolean;
   /** Called when a service exits while the stack is up. */
@@ -58,6 +61,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: options.env.NODE_ENV ?? 'development',
+      // nginx is the one proxy in front: auth-token's rate limits count the address it forwards.
+      TRUST_PROXY_HOPS: options.env.TRUST_PROXY_HOPS ?? '1',
     });
     const echo = options.echo ?? false;
     const started = await Promise.all([
@@ -78,6 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       eventIngest: [eventIngest.port],
       notifiers: notifiers.map((n) => n.port),
       ...(existsSync(`${DEMO_DIST}index.html`) ? { demoRoot: DEMO_DIST } : {}),
+      ...(options.nginxLimits ? { limits: options.nginxLimits } : {}),
     });
     return { redisUrl, url: nginx.url, authToken, notifiers, eventIngest, nginx, stop };
   } catch (err) {
