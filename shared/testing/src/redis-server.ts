@@ -17,6 +17,8 @@ export interface TestRedis {
 export interface TestRedisOptions {
   /** Keep an append-only file so data survives a restart. */
   appendonly?: boolean;
+  /** Run redis-server under this command, such as `['taskset', '-c', '0']` (a redis-server child only). */
+  wrapper?: string[];
 }
 
 /** True when a container engine is reachable, so testcontainers can be used. */
@@ -32,7 +34,7 @@ function containerEngineReachable(): boolean {
  * Never the machine's shared Redis.
  */
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
-  if (containerEngineReachable() && !options.appendonly) return startContainerRedis();
+  if (containerEngineReachable() && !options.appendonly && !options.wrapper) return startContainerRedis();
   return startProcessRedis(options);
 }
 
@@ -73,7 +75,8 @@ async function startProcessRedis(options: TestRedisOptions): Promise<TestRedis> 
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
       args.push('--appendonly', options.appendonly ? 'yes' : 'no');
       if (options.appendonly) args.push('--appendfsync', 'always');
-      const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [command, ...commandArgs] = [...(options.wrapper ?? []), 'redis-server', ...args];
+      const proc = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
       let output = '';
       const onData = (chunk: Buffer) => {

@@ -45,6 +45,11 @@ export interface NodeProcessOptions {
   nodeArgs?: string[];
   timeoutMs?: number;
   echo?: boolean;
+  /**
+   * For processes that log below info (so never print the listening line):
+   * they listen on `port`, and are ready once `GET path` answers 200.
+   */
+  readyWhen?: { port: number; path: string };
 }
 
 /**
@@ -75,6 +80,39 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${raw}`)), timeoutMs);
+    let started = false;
+    const ready = (url: string, port: number) => {
+      if (started) return;
+      started = true;
+      clearTimeout(timer);
+      resolve({
+        name,
+        url,
+        port,
+        pid: child.pid ?? 0,
+        logs,
+        output: () => raw,
+        exited,
+        hasExited: () => child.exitCode !== null || child.signalCode !== null,
+        kill: async (signal = 'SIGTERM') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          await exited;
+          process.off('exit', stopOnExit);
+        },
+      });
+    };
+    const { readyWhen } = options;
+    if (readyWhen) {
+      const url = `http://127.0.0.1:${readyWhen.port}`;
+      const poll = async () => {
+        while (!started && child.exitCode === null && child.signalCode === null) {
+          const ok = await fetch(`${url}${readyWhen.path}`).then((r) => r.ok, () => false);
+          if (ok) return ready(url, readyWhen.port);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      void poll();
+    }
     child.stderr?.on('data', (chunk: Buffer) => {
       raw += chunk.toString();
       if (echo) process.stderr.write(chunk);
@@ -96,27 +134,11 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
         }
         logs.push(entry);
         const match = typeof entry.msg === 'string' && /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(entry.msg);
-        if (match) {
-          clearTimeout(timer);
-          resolve({
-            name,
-            url: match[1]!,
-            port: Number(match[2]),
-            pid: child.pid ?? 0,
-            logs,
-            output: () => raw,
-            exited,
-            hasExited: () => child.exitCode !== null || child.signalCode !== null,
-            kill: async (signal = 'SIGTERM') => {
-              if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-              await exited;
-              process.off('exit', stopOnExit);
-            },
-          });
-        }
+        if (match) ready(match[1]!, Number(match[2]));
       }
     });
     exited.then(({ code, signal }) => {
+      if (started) return;
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${raw}`));
     });
