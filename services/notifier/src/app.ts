@@ -21,6 +21,7 @@ import type { NotifierConfig } from './config.js';
 import { closeSpread } from './graceful-close.js';
 import { startHeartbeat } from './heartbeat.js';
 import { type Connection, deliver, serveSocket } from './notification-socket.js';
+import { prepareTextFrame } from './prepared-frame.js';
 import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
@@ -57,8 +58,9 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     const recipients = index.recipients(channel);
     if (!recipients) return;
     const type = notificationTypeOfChannel(channel);
-    // One payload for every recipient: serialized once, by the worker.
-    for (const conn of recipients) deliver(conn, type, payload, epoch);
+    // One payload for every recipient: serialized once, by the worker, and framed once, here.
+    const frame = prepareTextFrame(payload);
+    for (const conn of recipients) deliver(conn, type, payload, epoch, frame);
     recordDelivery(metrics, type, payload, recipients.size);
   });
 

@@ -12,6 +12,7 @@ import type { Redis } from '@parking-realtime/server';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 import { readMissed } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';
+import { writePreparedFrame } from './prepared-frame.js';
 import { frames } from './server-frames.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 
@@ -56,7 +57,7 @@ export interface SocketContext {
  * a later notification would move its resume point past that gap. It is
  * being asked to reconnect and resume.
  */
-export function deliver(conn: Connection, type: NotificationType, payload: Buffer, epoch: number): void {
+export function deliver(conn: Connection, type: NotificationType, payload: Buffer, epoch: number, frame?: Buffer): void {
   if (conn.epoch !== epoch) return;
   if (conn.held) {
     conn.held.push({ type, payload });
@@ -68,7 +69,7 @@ export function deliver(conn: Connection, type: NotificationType, payload: Buffe
     conn.floor!.delete(type);
     if (conn.floor!.size === 0) conn.floor = undefined;
   }
-  sendPayload(conn, payload);
+  sendPayload(conn, payload, frame);
 }
 
 /**
@@ -77,7 +78,7 @@ export function deliver(conn: Connection, type: NotificationType, payload: Buffe
  * a bounded amount of memory and never delays the others. It resumes from
  * its last id when it reconnects.
  */
-function sendPayload(conn: Connection, payload: Buffer | string): void {
+function sendPayload(conn: Connection, payload: Buffer | string, frame?: Buffer): void {
   const socket = conn.socket;
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount + payload.length > conn.maxBufferedBytes) {
@@ -87,7 +88,8 @@ function sendPayload(conn: Connection, payload: Buffer | string): void {
     setTimeout(() => socket.terminate(), 5000).unref();
     return;
   }
-  socket.send(payload, { binary: false });
+  if (frame && typeof payload !== 'string') writePreparedFrame(socket, frame, payload);
+  else socket.send(payload, { binary: false });
 }
 
 const ID_PREFIX = Buffer.byteLength('{"type":"notification","id":"');
