@@ -4,6 +4,7 @@ import { freePort, type ServiceName, startNodeProcess, startRedis } from '@parki
 import WebSocket from 'ws';
 import type { CorePlan } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
+import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
 
 export interface StartOptions {
@@ -59,9 +60,13 @@ export async function startOurs(cores: CorePlan, options: StartOptions = {}): Pr
           ws.send(JSON.stringify({ type: 'subscribe', notification_types: types }));
         });
         ws.on('message', (data) => {
-          const frame = JSON.parse(data.toString()) as { type: string; data?: BenchPayload };
-          if (frame.type === 'notification') onPayload(frame.data!);
-          else if (frame.type === 'subscribed') resolve();
+          const text = data.toString();
+          if (text.startsWith('{"type":"notification"')) {
+            const payload = readPayload(text);
+            if (payload) onPayload(payload);
+          } else if (text.startsWith('{"type":"subscribed"')) {
+            resolve();
+          }
         });
       });
       ws.on('error', () => {});

@@ -1,10 +1,10 @@
 import type { NotificationType } from '@parking-realtime/protocol';
 import { freePort, startNodeProcess, startRedis } from '@parking-realtime/testing';
-import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
 import type { CorePlan } from '../cores.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../socketio/types.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
 import type { StartOptions } from './ours.js';
+import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
 
 /** Redis and the Socket.IO server (bench/src/socketio) on the system-under-test core. */
@@ -27,27 +27,45 @@ export async function startSocketIo(cores: CorePlan, options: StartOptions = {})
     postEvent: eventPoster(server.url, benchServiceJwt()),
     async connect(userId: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
       const token = await fetchWsToken(server.url, userId);
-      const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(server.url, {
-        transports: ['websocket'],
-        auth: { token },
-        reconnection: false,
-        forceNew: true,
-      });
-      socket.on('notification', (frame) => onPayload(frame.data as unknown as BenchPayload));
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect_error', reject);
-        socket.once('connect', () => {
-          socket.emit('subscribe', { notification_types: types }, (ack) => {
-            if (ack.type === 'subscribed') resolve();
-            else reject(new Error(`subscribe refused: ${JSON.stringify(ack)}`));
-          });
-        });
-      });
-      return { close: () => socket.disconnect() };
+      return connectEngineIo(server.url, token, types, onPayload);
     },
     async stop() {
       await server.kill('SIGTERM');
       await redis.stop();
     },
   };
+}
+
+/**
+ * A Socket.IO client speaking the wire protocol (Engine.IO 4 over a plain
+ * WebSocket) with no parsing beyond what the load generator needs. The server
+ * does the same work as for socket.io-client (bench/test/socketio-server.test.ts
+ * uses that); the load generator's core is spared the client library's parsing,
+ * as ours is spared JSON.parse. Packets: `0` open, `40{auth}` connect, `420[…]`
+ * event with ack id 0, `430[…]` its ack, `2`/`3` ping/pong, `42[…]` events.
+ */
+function connectEngineIo(baseUrl: string, token: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
+  const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('42["notification"')) {
+        const payload = readPayload(text);
+        if (payload) onPayload(payload);
+      } else if (text === '2') {
+        ws.send('3');
+      } else if (text.startsWith('0{')) {
+        ws.send(`40${JSON.stringify({ token })}`);
+      } else if (text.startsWith('40{')) {
+        ws.send(`420${JSON.stringify(['subscribe', { notification_types: types }])}`);
+      } else if (text.startsWith('430[')) {
+        if (text.includes('"subscribed"')) resolve({ close: () => ws.terminate() });
+        else reject(new Error(`subscribe refused: ${text}`));
+      } else if (text.startsWith('44')) {
+        reject(new Error(`connect refused: ${text}`));
+      }
+    });
+  });
 }
