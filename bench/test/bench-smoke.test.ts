@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+
+// CI runs the harness end to end at a tiny size: it must run and measure both
+// systems, not meet targets (timings on CI are noise).
+t.test('npm run bench -- --smoke measures every scenario on both systems', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pr-bench-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'results.json');
+  const child = spawn(process.execPath, ['--conditions=pr-source', '--import', 'tsx', 'src/main.ts', '--smoke', `--out=${out}`], {
+    cwd: new URL('..', import.meta.url).pathname,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 0, `the harness exits 0\n${stderr.slice(-2000)}`);
+
+  const { results } = JSON.parse(readFileSync(out, 'utf8')) as {
+    results: Array<{ scenario: string; system: string; figures: Record<string, number> }>;
+  };
+  const ran = (scenario: string, system: string) => results.find((r) => r.scenario === scenario && r.system === system);
+  for (const scenario of ['connection-storm', 'broadcast', 'targeted-http', 'idle-memory']) {
+    for (const system of ['ours', 'socketio']) t.ok(ran(scenario, system), `${scenario} ran on ${system}`);
+  }
+  t.ok(ran('targeted-producer', 'ours'), 'targeted-producer ran on ours');
+  for (const scenario of ['broadcast', 'targeted-http', 'targeted-producer']) {
+    const f = ran(scenario, 'ours')!.figures;
+    t.equal(f.lost, 0, `${scenario}: nothing lost at smoke size`);
+    t.equal(f.duplicated, 0, `${scenario}: nothing duplicated`);
+    t.equal(f.misdelivered, 0, `${scenario}: nothing misdelivered`);
+    t.ok(f.delivered! > 0 && f.p99! >= 0, `${scenario}: deliveries were timed`);
+  }
+  t.equal(ran('connection-storm', 'ours')!.figures.failures, 0, 'no connection failed');
+  t.ok(ran('idle-memory', 'ours')!.figures.kbPerConnection! > 0, 'idle memory per connection was measured');
+  t.match(stdout, /\| params \| system \|/, 'the markdown tables were printed');
+  t.match(stdout, /ours\/socketio/, 'with the ratio rows');
+  const jsonLines = stdout.split('\n').filter((l) => l.startsWith('{'));
+  t.ok(jsonLines.length >= 9, `one JSON line per result (${jsonLines.length})`);
+});
