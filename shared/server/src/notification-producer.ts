@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
-import { Queue } from 'bullmq';
+import { Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
 import { DEFAULT_DEDUPE_TTL_SECONDS, notificationJobOptions } from './queue-options.js';
@@ -29,19 +29,69 @@ export interface NotificationProducer {
   readonly queue: Queue<AcceptedEvent>;
 }
 
+/** Most jobs written to Redis in one pipeline; a larger batch is split. */
+const MAX_BATCH = 500;
+
+interface PendingJob {
+  event: AcceptedEvent;
+  stored: () => void;
+  failed: (err: unknown) => void;
+}
+
 export function createNotificationProducer(options: NotificationProducerOptions): NotificationProducer {
   const ownsConnection = typeof options.connection === 'string';
   const connection =
     typeof options.connection === 'string'
       ? createRedis(options.connection, { name: 'notification-producer', failFast: true })
       : options.connection;
+  const jobOptions = notificationJobOptions(options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS);
   const queue = new Queue<AcceptedEvent>(options.queueName ?? DEFAULT_QUEUE_NAME, {
     connection,
     prefix: QUEUE_PREFIX,
-    defaultJobOptions: notificationJobOptions(options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS),
+    defaultJobOptions: jobOptions,
   });
   // Queue re-emits connection errors; without a listener they would crash the process.
   queue.on('error', () => {});
+
+  // Events sent in one turn of the event loop (say, every HTTP request whose
+  // body arrived together) go to Redis as one pipeline: one write and one
+  // reply read instead of one each per event, on both sides of the socket.
+  let pending: PendingJob[] = [];
+
+  const inFlight = new Set<Promise<void>>();
+
+  async function store(batch: PendingJob[]): Promise<void> {
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      const pipeline = (await queue.client).pipeline();
+      for (const { event } of batch) {
+        const opts: JobsOptions = { ...jobOptions, jobId: event.id };
+        // Queues the script on the pipeline, as Queue#addBulk does; the pipeline's replies carry any error.
+        new Job(queue, event.type, event, opts, event.id).addJob(pipeline as never).catch(() => {});
+      }
+      replies = await pipeline.exec();
+    } catch (err) {
+      for (const job of batch) job.failed(err);
+      return;
+    }
+    // Each job answers for itself: one refused job does not fail the others, which are stored.
+    batch.forEach((job, i) => {
+      const [err, reply] = replies?.[i] ?? [new Error('no reply from Redis'), undefined];
+      if (err) job.failed(err);
+      else if (typeof reply === 'number' && reply < 0) job.failed(new Error(`addJob refused the job (code ${reply})`));
+      else job.stored();
+    });
+  }
+
+  function flush(): void {
+    const batch = pending;
+    pending = [];
+    for (let i = 0; i < batch.length; i += MAX_BATCH) {
+      const write = store(batch.slice(i, i + MAX_BATCH));
+      inFlight.add(write);
+      void write.finally(() => inFlight.delete(write));
+    }
+  }
 
   return {
     queue,
@@ -49,10 +99,15 @@ export function createNotificationProducer(options: NotificationProducerOptions)
       assertEvent(event);
       const id = event.id ?? randomUUID();
       const accepted: AcceptedEvent = { ...event, id, created_at: new Date().toISOString() };
-      await queue.add(event.type, accepted, { jobId: id });
+      await new Promise<void>((stored, failed) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ event: accepted, stored, failed });
+      });
       return { id };
     },
     async close() {
+      if (pending.length > 0) flush();
+      await Promise.all(inFlight);
       await queue.close();
       if (ownsConnection) connection.disconnect();
     },
