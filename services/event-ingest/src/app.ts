@@ -37,7 +37,8 @@ export async function buildEventIngestApp(
   const serviceMetrics = deps.metrics ?? createServiceMetrics('event-ingest');
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(serviceMetrics));
-  await registerJwt(app, config.serviceJwt);
+  // A handful of services, each sending its one token with every event.
+  await registerJwt(app, config.serviceJwt, { verifiedCacheSize: 64 });
   // Events are JSON; Fastify would also parse text/plain, and a string body only fails later as invalid.
   app.removeContentTypeParser('text/plain');
   const producer = createNotificationProducer({

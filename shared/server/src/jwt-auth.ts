@@ -28,12 +28,32 @@ const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
   FAST_JWT_INVALID_CLAIM_VALUE: [ErrorCode.authMalformed, 'The token has an invalid claim'],
 };
 
+export interface JwtRegistrationOptions {
+  /**
+   * Verified tokens remembered (LRU), each until its own `exp` (or `nbf`)
+   * says otherwise, so a caller that sends the same token on every request
+   * (a service) is not HMAC-checked and parsed again each time. Default 0:
+   * none, for callers whose tokens are each seen about once (users).
+   */
+  verifiedCacheSize?: number;
+}
+
 /** Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an algorithm swap never verifies. */
-export async function registerJwt(app: FastifyInstance, config: JwtVerification): Promise<void> {
+export async function registerJwt(app: FastifyInstance, config: JwtVerification, options: JwtRegistrationOptions = {}): Promise<void> {
+  const cacheSize = options.verifiedCacheSize ?? 0;
+  const clockTolerance = config.clockSkewSeconds * 1000;
   await app.register(jwt, {
     // This service never signs: for RS256/ES256 it holds only the public key.
     secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
-    verify: { algorithms: [config.algorithm], clockTolerance: config.clockSkewSeconds * 1000 },
+    verify: {
+      algorithms: [config.algorithm],
+      clockTolerance,
+      // fast-jwt bounds each entry by the token's own exp/nbf, with the same tolerance.
+      ...(cacheSize > 0 ? { cache: cacheSize } : {}),
+      // fast-jwt keeps a failure for errorCacheTTL + clockTolerance ms: this cancels the tolerance, so a
+      // failure is never remembered (a token not valid yet is accepted as soon as it is).
+      ...(cacheSize > 0 ? { errorCacheTTL: () => -clockTolerance - 1 } : {}),
+    },
   });
 }
 
