@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import { Type } from 'typebox';
 
 /** `CORS_ORIGINS`: origins whose pages may call this service's HTTP API from the browser. Default none (same origin, through nginx). */
@@ -16,7 +16,10 @@ export function parseCorsOrigins(value: string): string[] {
  * configured origins: no list, no cross-origin browser access at all.
  */
 export async function registerHttpSecurity(app: FastifyInstance, corsOrigins: readonly string[]): Promise<void> {
-  await app.register(helmet);
+  // Built once: @fastify/helmet builds helmet's middleware (parsing the CSP) again on every request.
+  const securityHeaders = helmet();
+  // helmet only ever passes an Error on, as Fastify's done expects.
+  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, done as (err?: unknown) => void));
   await app.register(cors, {
     origin: corsOrigins.length > 0 ? [...corsOrigins] : false,
     methods: ['GET', 'POST'],
