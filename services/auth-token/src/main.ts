@@ -10,6 +10,9 @@ await runService('auth-token', loadAuthTokenConfig, async (config) => {
     failFast: true,
     reconnects: metrics.redisReconnects,
   });
+  // Every token request makes three Redis calls (two rate-limit counters, the token); under load,
+  // those of many requests go out in one write and come back in one read.
+  redis.options.enableAutoPipelining = true;
   const app = await buildAuthTokenApp(config, { redis, metrics });
   if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');
   return { app, close: async () => void redis.disconnect() };
