@@ -94,6 +94,40 @@ t.test('notification ids strictly increase across every stream', async (t) => {
   }
 });
 
+t.test('events published in one turn share a script call, each with its own id, in call order', async (t) => {
+  const twice = event({ user_ids: ['batch-1'] });
+  const batch = [event({ user_ids: ['batch-1'] }), twice, event({ user_ids: undefined }), twice, event({ user_ids: ['batch-2', 'batch-1'] })];
+  const scriptCalls = async () => {
+    const stats = await redis.info('commandstats');
+    return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const callsBefore = await scriptCalls();
+  const ids = await Promise.all(batch.map((e) => publisher.publish(e)));
+  t.equal((await scriptCalls()) - callsBefore, 1, 'one script call');
+  t.equal(ids[3], null, 'the same id again in the same batch is published once');
+  const published = ids.filter((id): id is string => id !== null);
+  t.equal(new Set(published).size, 4);
+  const key = (id: string) => id.split('-').map(Number) as [number, number];
+  for (let i = 1; i < published.length; i++) {
+    const [am, as] = key(published[i - 1]!);
+    const [bm, bs] = key(published[i]!);
+    t.ok(bm > am || (bm === am && bs > as), `${published[i]} > ${published[i - 1]}`);
+  }
+  t.same((await redis.xrange(userHistoryKey('batch-1'), '-', '+')).map(([id]) => id), [ids[0], ids[1], ids[4]]);
+});
+
+t.test('an event whose commands fail fails alone; the rest of its batch is published', async (t) => {
+  await redis.set(userHistoryKey('poisoned'), 'not a stream');
+  const [before, poisoned, after] = [event({ user_ids: ['ok-1'] }), event({ user_ids: ['poisoned'] }), event({ user_ids: ['ok-2'] })];
+  const [a, b, c] = await Promise.allSettled([before, poisoned, after].map((e) => publisher.publish(e)));
+  t.equal(a.status, 'fulfilled');
+  t.match(b, { status: 'rejected', reason: { message: /WRONGTYPE/ } });
+  t.equal(c.status, 'fulfilled');
+  t.equal((await redis.xrange(userHistoryKey('ok-2'), '-', '+')).length, 1);
+  await redis.del(userHistoryKey('poisoned'));
+  t.match(await publisher.publish(poisoned), /^\d+-\d+$/, 'not marked published, so a retry publishes it');
+});
+
 t.test('the producer validates before enqueueing', async (t) => {
   await t.rejects(producer.send({ type: 'nope', message: 'x', data: {} } as never), InvalidEventError);
   await t.rejects(producer.send({ type: 'reservation', message: '', data: {} }), { code: 'invalid_event' });
