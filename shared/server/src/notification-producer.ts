@@ -60,15 +60,24 @@ export function createNotificationProducer(options: NotificationProducerOptions)
 
   const inFlight = new Set<Promise<void>>();
 
+  const jobOf = (event: AcceptedEvent) => {
+    const opts: JobsOptions = { ...jobOptions, jobId: event.id };
+    return new Job(queue, event.type, event, opts, event.id);
+  };
+
   async function store(batch: PendingJob[]): Promise<void> {
     let replies: Array<[Error | null, unknown]> | null;
     try {
-      const pipeline = (await queue.client).pipeline();
-      for (const { event } of batch) {
-        const opts: JobsOptions = { ...jobOptions, jobId: event.id };
-        // Queues the script on the pipeline, as Queue#addBulk does; the pipeline's replies carry any error.
-        new Job(queue, event.type, event, opts, event.id).addJob(pipeline as never).catch(() => {});
+      const client = await queue.client;
+      if (batch.length === 1) {
+        // An ioredis pipeline copies every script BullMQ defined on the connection: not worth it for one job.
+        await jobOf(batch[0]!.event).addJob(client);
+        batch[0]!.stored();
+        return;
       }
+      const pipeline = client.pipeline();
+      // Queues each script on the pipeline, as Queue#addBulk does; the pipeline's replies carry any error.
+      for (const { event } of batch) jobOf(event).addJob(pipeline as never).catch(() => {});
       replies = await pipeline.exec();
     } catch (err) {
       for (const job of batch) job.failed(err);
