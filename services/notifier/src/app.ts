@@ -83,7 +83,11 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       request.log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
       if (userSockets.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
-      socket.once('close', () => metrics.connectionsOpen.dec());
+      // One listener for both: each listener costs every socket for its whole life.
+      socket.on('close', () => {
+        metrics.connectionsOpen.dec();
+        userSockets.remove(userId, socket);
+      });
       serveSocket(socket, userId, {
         index,
         subscriber,

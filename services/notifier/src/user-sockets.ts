@@ -17,7 +17,7 @@ export class UserSockets {
     return [...(this.byUser.get(userId) ?? [])];
   }
 
-  /** Registers a socket; returns the one it displaced, if any. */
+  /** Registers a socket; returns the one it displaced, if any. Call `remove` once it closes. */
   admit(userId: string, socket: WebSocket): WebSocket | undefined {
     let sockets = this.byUser.get(userId);
     if (!sockets) {
@@ -25,14 +25,18 @@ export class UserSockets {
       this.byUser.set(userId, sockets);
     }
     sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0 && this.byUser.get(userId) === sockets) this.byUser.delete(userId);
-    });
     if (sockets.size <= this.max) return undefined;
     const oldest = sockets.values().next().value as WebSocket;
     sockets.delete(oldest);
     oldest.close(CloseCode.tooManySockets, 'too many sockets for this user; the oldest was closed');
     return oldest;
+  }
+
+  /** Forgets a closed socket. */
+  remove(userId: string, socket: WebSocket): void {
+    const sockets = this.byUser.get(userId);
+    if (!sockets) return;
+    sockets.delete(socket);
+    if (sockets.size === 0) this.byUser.delete(userId);
   }
 }
