@@ -7,22 +7,22 @@ import type { WebSocket, WebSocketServer } from 'ws';
  */
 export function startHeartbeat(server: WebSocketServer, intervalMs: number, onDead: (socket: WebSocket) => void): () => void {
   const missed = new WeakMap<WebSocket, number>();
-  const watched = new WeakSet<WebSocket>();
+  // One handler shared by every socket rather than a closure each.
+  function onPong(this: WebSocket): void {
+    missed.set(this, 0);
+  }
   const timer = setInterval(() => {
     for (const socket of server.clients) {
-      if (!watched.has(socket)) {
-        watched.add(socket);
-        socket.on('pong', () => missed.set(socket, 0));
-      }
-      const count = missed.get(socket) ?? 0;
-      if (count >= 2) {
+      const count = missed.get(socket);
+      if (count === undefined) socket.on('pong', onPong);
+      else if (count >= 2) {
         onDead(socket);
         // A dead link cannot carry a close frame; the code is for the record and for a client that is merely slow.
         socket.close(CloseCode.heartbeatTimeout, 'no pong');
         socket.terminate();
         continue;
       }
-      missed.set(socket, count + 1);
+      missed.set(socket, (count ?? 0) + 1);
       if (socket.readyState === socket.OPEN) socket.ping();
     }
   }, intervalMs);
