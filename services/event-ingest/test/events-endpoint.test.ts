@@ -51,6 +51,21 @@ t.test('the same id twice is accepted twice and stored once', async (t) => {
   t.equal((await inspector.getJob('evt-dup'))!.data.message, reservation.message, 'the first one stands');
 });
 
+t.test('events arriving together are stored in one write to Redis, each answered for itself', async (t) => {
+  const readsByRedis = async () => Number(/total_reads_processed:(\d+)/.exec(await redis.info('stats'))![1]);
+  const before = await readsByRedis();
+  const ids = ['evt-b1', 'evt-b2', 'evt-b1', 'evt-b3', 'evt-b4', 'evt-b5', 'evt-b6', 'evt-b7'];
+  const answers = await Promise.all(ids.map((id, i) => post({ ...reservation, id, data: { i } })));
+  // One read for the batch and one for each INFO; the batch would cost a read per event unbatched.
+  t.ok((await readsByRedis()) - before <= 3, 'Redis read the batch at once');
+  t.same(
+    answers.map((a) => [a.statusCode, a.json().id]),
+    ids.map((id) => [202, id]),
+  );
+  for (const id of new Set(ids)) t.ok(await inspector.getJob(id), `${id} stored`);
+  t.same((await inspector.getJob('evt-b1'))!.data.data, { i: 0 }, 'a repeated id in the batch is stored once, the first');
+});
+
 const invalid: Array<[string, unknown, string]> = [
   ['an unknown type', { ...reservation, type: 'payment' }, '/type'],
   ['a missing message', { type: 'reservation', data: {} }, '/'],

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
-import { Job, type JobsOptions, Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
 import { DEFAULT_DEDUPE_TTL_SECONDS, notificationJobOptions } from './queue-options.js';
@@ -29,9 +29,6 @@ export interface NotificationProducer {
   readonly queue: Queue<AcceptedEvent>;
 }
 
-/** Most jobs written to Redis in one pipeline; a larger batch is split. */
-const MAX_BATCH = 500;
-
 interface PendingJob {
   event: AcceptedEvent;
   stored: () => void;
@@ -54,52 +51,48 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   queue.on('error', () => {});
 
   // Events sent in one turn of the event loop (say, every HTTP request whose
-  // body arrived together) go to Redis as one pipeline: one write and one
-  // reply read instead of one each per event, on both sides of the socket.
+  // body arrived in it) leave for Redis in one write, so Redis reads them in
+  // one read and answers in one write, instead of one each per event.
   let pending: PendingJob[] = [];
-
-  const inFlight = new Set<Promise<void>>();
-
-  const jobOf = (event: AcceptedEvent) => {
-    const opts: JobsOptions = { ...jobOptions, jobId: event.id };
-    return new Job(queue, event.type, event, opts, event.id);
-  };
+  const inFlight = new Set<Promise<unknown>>();
 
   async function store(batch: PendingJob[]): Promise<void> {
-    let replies: Array<[Error | null, unknown]> | null;
+    let client: Awaited<typeof queue.client>;
     try {
-      const client = await queue.client;
-      if (batch.length === 1) {
-        // An ioredis pipeline copies every script BullMQ defined on the connection: not worth it for one job.
-        await jobOf(batch[0]!.event).addJob(client);
-        batch[0]!.stored();
-        return;
-      }
-      const pipeline = client.pipeline();
-      // Queues each script on the pipeline, as Queue#addBulk does; the pipeline's replies carry any error.
-      for (const { event } of batch) jobOf(event).addJob(pipeline as never).catch(() => {});
-      replies = await pipeline.exec();
+      client = await queue.client;
     } catch (err) {
       for (const job of batch) job.failed(err);
       return;
     }
-    // Each job answers for itself: one refused job does not fail the others, which are stored.
-    batch.forEach((job, i) => {
-      const [err, reply] = replies?.[i] ?? [new Error('no reply from Redis'), undefined];
-      if (err) job.failed(err);
-      else if (typeof reply === 'number' && reply < 0) job.failed(new Error(`addJob refused the job (code ${reply})`));
-      else job.stored();
-    });
+    // Corked, the socket gathers the jobs' commands and writes them at uncork,
+    // with one writev. Not an ioredis pipeline: its constructor copies every
+    // script BullMQ defined on the connection, which costs more than the writes.
+    // Each job keeps its own reply, so one refused job does not fail the others.
+    const add = ({ event, stored, failed }: PendingJob): Promise<void> => {
+      try {
+        return new Job(queue, event.type, event, { ...jobOptions, jobId: event.id }, event.id).addJob(client).then(stored, failed);
+      } catch (err) {
+        failed(err);
+        return Promise.resolve();
+      }
+    };
+    const socket = connection.stream;
+    socket?.cork();
+    let added: Array<Promise<void>>;
+    try {
+      added = batch.map(add);
+    } finally {
+      socket?.uncork();
+    }
+    await Promise.all(added);
   }
 
   function flush(): void {
     const batch = pending;
     pending = [];
-    for (let i = 0; i < batch.length; i += MAX_BATCH) {
-      const write = store(batch.slice(i, i + MAX_BATCH));
-      inFlight.add(write);
-      void write.finally(() => inFlight.delete(write));
-    }
+    const write = store(batch);
+    inFlight.add(write);
+    void write.finally(() => inFlight.delete(write));
   }
 
   return {
