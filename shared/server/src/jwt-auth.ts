@@ -30,31 +30,61 @@ const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
 
 export interface JwtRegistrationOptions {
   /**
-   * Verified tokens remembered (LRU), each until its own `exp` (or `nbf`)
-   * says otherwise, so a caller that sends the same token on every request
-   * (a service) is not HMAC-checked and parsed again each time. Default 0:
-   * none, for callers whose tokens are each seen about once (users).
+   * Verified tokens remembered, each only while its own `exp` and `nbf` (with
+   * the clock skew) hold, so a caller that sends the same token with every
+   * request (a service) is not HMAC-checked and parsed each time. Failures are
+   * never remembered. Default 0: none, for callers whose tokens are each seen
+   * about once (users).
    */
   verifiedCacheSize?: number;
 }
 
+/** A remembered token is checked again at least this often, even without `exp`. */
+const MAX_REMEMBER_MS = 10 * 60_000;
+
+/**
+ * Verified tokens by their exact string, and the window in which each stays
+ * valid. The key is the token itself, not a hash of it: equal strings are the
+ * same token, and hashing cost as much as the HMAC it saves.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { claims: Readonly<Record<string, unknown>>; from: number; until: number }>();
+
+  constructor(
+    private readonly size: number,
+    private readonly toleranceMs: number,
+  ) {}
+
+  get(token: string, now: number): Readonly<Record<string, unknown>> | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (now >= entry.from && now <= entry.until) return entry.claims;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  /** Bounds mirror fast-jwt's checks: valid from nbf − tolerance through exp + tolerance. */
+  remember(token: string, claims: Record<string, unknown>, now: number): void {
+    const from = typeof claims.nbf === 'number' ? claims.nbf * 1000 - this.toleranceMs : 0;
+    const until = Math.min(typeof claims.exp === 'number' ? claims.exp * 1000 + this.toleranceMs : Number.POSITIVE_INFINITY, now + MAX_REMEMBER_MS);
+    // Oldest out first: Map keeps insertion order.
+    if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { claims: Object.freeze(claims), from, until });
+  }
+}
+
+const verifiedTokens = new WeakMap<FastifyInstance, VerifiedTokens>();
+
 /** Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an algorithm swap never verifies. */
 export async function registerJwt(app: FastifyInstance, config: JwtVerification, options: JwtRegistrationOptions = {}): Promise<void> {
-  const cacheSize = options.verifiedCacheSize ?? 0;
   const clockTolerance = config.clockSkewSeconds * 1000;
   await app.register(jwt, {
     // This service never signs: for RS256/ES256 it holds only the public key.
     secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
-    verify: {
-      algorithms: [config.algorithm],
-      clockTolerance,
-      // fast-jwt bounds each entry by the token's own exp/nbf, with the same tolerance.
-      ...(cacheSize > 0 ? { cache: cacheSize } : {}),
-      // fast-jwt keeps a failure for errorCacheTTL + clockTolerance ms: this cancels the tolerance, so a
-      // failure is never remembered (a token not valid yet is accepted as soon as it is).
-      ...(cacheSize > 0 ? { errorCacheTTL: () => -clockTolerance - 1 } : {}),
-    },
+    verify: { algorithms: [config.algorithm], clockTolerance },
   });
+  const size = options.verifiedCacheSize ?? 0;
+  if (size > 0) verifiedTokens.set(app, new VerifiedTokens(size, clockTolerance));
 }
 
 /** The bearer token of a request, or a 401 that says what is wrong with the header. */
@@ -69,11 +99,16 @@ export function bearerToken(request: FastifyRequest): string {
 }
 
 /** Verifies the request's JWT: signature, algorithm, exp/nbf (with skew). */
-export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Record<string, unknown> {
+export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Readonly<Record<string, unknown>> {
   const token = bearerToken(request);
+  const remembered = verifiedTokens.get(app);
+  const now = Date.now();
+  const cached = remembered?.get(token, now);
+  if (cached) return cached;
   try {
     const payload = app.jwt.verify<object>(token) as unknown;
     if (typeof payload !== 'object' || payload === null) throw new HttpError(401, ErrorCode.authMalformed, 'The token is malformed');
+    remembered?.remember(token, payload as Record<string, unknown>, now);
     return payload as Record<string, unknown>;
   } catch (err) {
     if (err instanceof HttpError) throw err;
