@@ -14,7 +14,10 @@ import {
   waitUntilReady,
 } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
@@ -73,6 +76,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       void closeSpread(server.clients, config.shutdownSpreadMs).then(() => server.close(() => done()));
     },
   });
+  const currentEpoch = () => epoch;
   const tokens = new TokenStore(deps.redis, 1);
   const userSockets = new UserSockets(config.maxSocketsPerUser);
   app.get(
@@ -80,7 +84,9 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     { websocket: true, preValidation: upgradeAuth(tokens, config.allowedOrigins) },
     (socket, request) => {
       const userId = request.wsUserId!;
-      request.log.info({ userId }, 'socket open');
+      const log = request.log;
+      releaseUpgradeRequest(socket, request);
+      log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
       if (userSockets.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
       // One listener for both: each listener costs every socket for its whole life.
@@ -95,12 +101,12 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerSecond: config.maxFramesPerSecond,
         maxBufferedBytes: config.maxBufferedBytes,
-        epoch: () => epoch,
+        epoch: currentEpoch,
         onSlowConsumer: () => {
           metrics.dropped.inc({ reason: 'slow_consumer' });
-          request.log.warn({ userId }, 'slow consumer cut off');
+          log.warn({ userId }, 'slow consumer cut off');
         },
-        log: request.log,
+        log,
       });
     },
   );
@@ -139,4 +145,22 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   await waitUntilReady(deps.subscriberRedis);
   await subscriber.ensure([CONTROL_CHANNEL]);
   return app;
+}
+
+/**
+ * Lets the upgrade's HTTP request go once the socket is open, so an idle socket
+ * does not keep it (its headers, ServerResponse, Fastify request and reply:
+ * about 2 KB). @fastify/websocket holds it through two references: the
+ * ServerResponse it attached to the TCP socket, and the socket's 'error'
+ * listener, which logs and terminates; the one put in its place does the same.
+ */
+function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void {
+  const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
+  tcp._httpMessage?.detachSocket(tcp);
+  const log = request.log;
+  socket.removeAllListeners('error');
+  socket.on('error', (err) => {
+    log.error(err);
+    socket.terminate();
+  });
 }
