@@ -42,15 +42,41 @@ export function acceptedEventOf(job: Job): AcceptedEvent {
   };
 }
 
+/**
+ * Holds the writes on a connection's socket until the end of this turn of the
+ * event loop. The jobs of one publish batch finish in the same turn; so
+ * corked, their BullMQ completions (each a script call) leave in one write,
+ * and Redis reads them in one read and answers in one write.
+ */
+function endOfTurnWrites(redis: Redis): () => void {
+  let corked = false;
+  return () => {
+    const socket = redis.stream;
+    if (corked || !socket) return;
+    corked = true;
+    socket.cork();
+    setImmediate(() => {
+      corked = false;
+      socket.uncork();
+    });
+  };
+}
+
 /** Consumes the `notifications` queue: validates each job and publishes it; Redis errors are retried with backoff. */
 export function startNotificationWorker(options: WorkerOptions): Worker {
+  const holdWrites = endOfTurnWrites(options.connection);
   const worker = new Worker(
     options.queueName,
     async (job) => {
       const event = acceptedEventOf(job);
       const pause = () => new Promise((resolve) => setTimeout(resolve, options.fault?.delayMs));
       if (options.fault?.phase === 'before') await pause();
-      const notificationId = await options.publisher.publish(event);
+      let notificationId: string | null;
+      try {
+        notificationId = await options.publisher.publish(event);
+      } finally {
+        holdWrites();
+      }
       if (options.fault?.phase === 'after') await pause();
       if (notificationId) options.metrics?.published.inc({ type: event.type });
       return { notificationId };
