@@ -8,11 +8,11 @@ await runService('auth-token', loadAuthTokenConfig, async (config) => {
     name: 'auth-token',
     // During an outage a token request fails at once with 503 instead of waiting in a queue.
     failFast: true,
+    // Every token request makes three Redis calls (two rate-limit counters, the token); under load,
+    // those of many requests go out in one write and come back in one read.
+    autoPipelining: true,
     reconnects: metrics.redisReconnects,
   });
-  // Every token request makes three Redis calls (two rate-limit counters, the token); under load,
-  // those of many requests go out in one write and come back in one read.
-  redis.options.enableAutoPipelining = true;
   const app = await buildAuthTokenApp(config, { redis, metrics });
   if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');
   return { app, close: async () => void redis.disconnect() };

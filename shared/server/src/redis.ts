@@ -13,6 +13,12 @@ export interface RedisConnectionOptions {
   failFast?: boolean;
   /** Required by BullMQ workers, whose blocking commands must not time out. */
   maxRetriesPerRequest?: number | null;
+  /**
+   * Send the commands issued in one event-loop turn in one write (ioredis
+   * auto-pipelining): for connections that make many small independent calls
+   * under load, such as the token endpoint's.
+   */
+  autoPipelining?: boolean;
   /** Counts this connection's reconnect attempts, labelled with its name (redis_reconnects_total). */
   reconnects?: Counter<'connection'>;
 }
@@ -25,6 +31,7 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
     maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 3 : options.maxRetriesPerRequest,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     lazyConnect: false,
+    enableAutoPipelining: options.autoPipelining ?? false,
   };
   const redis = new Redis(url, redisOptions);
   const { reconnects } = options;
