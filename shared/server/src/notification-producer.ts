@@ -50,11 +50,12 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   // Queue re-emits connection errors; without a listener they would crash the process.
   queue.on('error', () => {});
 
-  // Events sent in one turn of the event loop (say, every HTTP request whose
-  // body arrived in it) leave for Redis in one write, so Redis reads them in
-  // one read and answers in one write, instead of one each per event.
+  // Group commit: events sent while a batch is on its way to Redis wait for
+  // it, then leave together in one write, which Redis reads in one read and
+  // answers in one write. When idle, an event leaves at the end of the
+  // current turn of the event loop, with whatever else arrived in it.
   let pending: PendingJob[] = [];
-  const inFlight = new Set<Promise<unknown>>();
+  let writing: Promise<void> | undefined;
 
   async function store(batch: PendingJob[]): Promise<void> {
     let client: Awaited<typeof queue.client>;
@@ -88,11 +89,13 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   }
 
   function flush(): void {
+    if (writing || pending.length === 0) return;
     const batch = pending;
     pending = [];
-    const write = store(batch);
-    inFlight.add(write);
-    void write.finally(() => inFlight.delete(write));
+    writing = store(batch).then(() => {
+      writing = undefined;
+      if (pending.length > 0) setImmediate(flush);
+    });
   }
 
   return {
@@ -102,14 +105,16 @@ export function createNotificationProducer(options: NotificationProducerOptions)
       const id = event.id ?? randomUUID();
       const accepted: AcceptedEvent = { ...event, id, created_at: new Date().toISOString() };
       await new Promise<void>((stored, failed) => {
-        if (pending.length === 0) setImmediate(flush);
+        if (pending.length === 0 && !writing) setImmediate(flush);
         pending.push({ event: accepted, stored, failed });
       });
       return { id };
     },
     async close() {
-      if (pending.length > 0) flush();
-      await Promise.all(inFlight);
+      while (writing || pending.length > 0) {
+        if (!writing) flush();
+        await writing;
+      }
       await queue.close();
       if (ownsConnection) connection.disconnect();
     },
