@@ -41,10 +41,22 @@ async function withSystem<T>(name: 'ours' | 'socketio', run: (sut: SystemUnderTe
   }
 }
 
-/** Runs `step` at each rate (only the first unless sweeping), stopping at the first that does not hold. */
-async function rates(scenario: string, system: string, list: number[], recipientsPerEvent: number, step: (rate: number) => Promise<Result>): Promise<void> {
+/**
+ * Runs `step` at each rate (only the first unless sweeping), stopping at the
+ * first that does not hold. A short unrecorded round at the first rate goes
+ * before, for both systems alike, so the JIT's warm-up is not what is measured.
+ */
+async function rates(
+  scenario: string,
+  system: string,
+  list: number[],
+  recipientsPerEvent: number,
+  step: (rate: number, seconds: number) => Promise<Result>,
+  seconds: number,
+): Promise<void> {
+  await step(list[0]!, WARM_UP_SECONDS);
   for (const rate of plan.sweep ? list : list.slice(0, 1)) {
-    const result = record(await step(rate));
+    const result = record(await step(rate, seconds));
     if (!held(result)) break;
     if (plan.sweep) {
       const ceiling = ceilings.find((c) => c.scenario === scenario && c.system === system);
@@ -55,6 +67,8 @@ async function rates(scenario: string, system: string, list: number[], recipient
   }
 }
 
+const WARM_UP_SECONDS = 2;
+
 console.error(`bench: ${mode} mode, ${cores.describe}; systems ${systems.join(', ')}`);
 const started = Date.now();
 for (const system of systems) {
@@ -62,19 +76,34 @@ for (const system of systems) {
     if (wanted('connection-storm')) record(await connectionStorm(sut, plan.storm));
     if (wanted('broadcast')) {
       const audience = await connectBroadcastAudience(sut, plan.broadcast.clients);
-      await rates('broadcast', system, plan.broadcast.rates, plan.broadcast.clients, (rate) =>
-        broadcast(sut, audience, { clients: plan.broadcast.clients, rate, seconds: plan.broadcast.seconds }),
+      await rates(
+        'broadcast',
+        system,
+        plan.broadcast.rates,
+        plan.broadcast.clients,
+        (rate, seconds) => broadcast(sut, audience, { clients: plan.broadcast.clients, rate, seconds }),
+        plan.broadcast.seconds,
       );
       audience.close();
     }
     if (wanted('targeted')) {
       const audience = await connectTargetedAudience(sut, plan.targeted.users);
-      await rates('targeted-http', system, plan.targeted.httpRates, 1, (rate) =>
-        targeted(sut, audience, { rate, seconds: plan.targeted.seconds, via: 'http' }),
+      await rates(
+        'targeted-http',
+        system,
+        plan.targeted.httpRates,
+        1,
+        (rate, seconds) => targeted(sut, audience, { rate, seconds, via: 'http' }),
+        plan.targeted.seconds,
       );
       if (sut.produceEvent) {
-        await rates('targeted-producer', system, plan.targeted.producerRates, 1, (rate) =>
-          targeted(sut, audience, { rate, seconds: plan.targeted.seconds, via: 'producer' }),
+        await rates(
+          'targeted-producer',
+          system,
+          plan.targeted.producerRates,
+          1,
+          (rate, seconds) => targeted(sut, audience, { rate, seconds, via: 'producer' }),
+          plan.targeted.seconds,
         );
       }
       audience.close();
