@@ -1,8 +1,8 @@
 import type { NotificationFrame } from '@parking-realtime/protocol';
 import { NotificationCenter, statusLabel, useNotifications } from '@parking-realtime/react';
 import type { ConnectionStatus } from '@parking-realtime/web';
-import { useCallback, useEffect, useState } from 'react';
-import { demoLogin, requestedUserId, type SignIn } from './demo-login';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { type DemoSession, demoLogin, expiresWithin, requestedUserId, type SignIn } from './demo-login';
 import { LotBoard } from './lot-board';
 import { applyLotUpdate, type Lot, SEEDED_LOTS } from './lots';
 import { SendForm } from './send-form';
@@ -24,13 +24,26 @@ export function App() {
   }, []);
 
   const session = signIn.state === 'signed-in' ? signIn.session : undefined;
+  const sessionRef = useRef<DemoSession | undefined>(undefined);
+  sessionRef.current = session;
+  // Each reconnect asks for a JWT: one about to expire is renewed first (with the service token the send form uses).
+  const getJwt = useCallback(async () => {
+    const current = sessionRef.current;
+    if (!current) return '';
+    if (!expiresWithin(current.access, 60_000)) return current.access;
+    const renewed = await demoLogin(current.userId);
+    if (renewed.state !== 'signed-in') return current.access;
+    sessionRef.current = renewed.session;
+    setSignIn(renewed);
+    return renewed.session.access;
+  }, []);
   const onNotification = useCallback((notification: NotificationFrame) => {
     if (notification.notification_type === 'parking_lot') {
       setLots((previous) => applyLotUpdate(previous, notification.data, notification.created_at));
     }
   }, []);
   const notifications = useNotifications({
-    getJwt: () => session?.access ?? '',
+    getJwt,
     baseUrl: location.origin,
     types: TYPES,
     enabled: session !== undefined,

@@ -47,3 +47,18 @@ export async function demoLogin(userId: number | string | undefined): Promise<Si
     },
   };
 }
+
+/**
+ * True when the JWT expires within `marginMs` (or its expiry cannot be read):
+ * time to sign in again. Demo JWTs live an hour, and a page left open longer
+ * would otherwise get 401 on its next reconnect and stop.
+ */
+export function expiresWithin(jwt: string, marginMs: number, now = Date.now()): boolean {
+  try {
+    const part = jwt.split('.')[1] ?? '';
+    const payload = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof payload.exp !== 'number' || payload.exp * 1000 - now < marginMs;
+  } catch {
+    return true;
+  }
+}
