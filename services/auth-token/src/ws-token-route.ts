@@ -1,8 +1,11 @@
-import { ErrorCode, WsTokenResponse } from '@parking-realtime/protocol';
-import { HttpError, type TokenStore, verifyJwt } from '@parking-realtime/server';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WsTokenResponse } from '@parking-realtime/protocol';
+import { redisUnavailable, type TokenStore, verifyJwt } from '@parking-realtime/server';
+import type { FastifyInstance } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 import type { TokenRateLimits } from './token-rate-limits.js';
+
+const TOKEN_STORE_DOWN = 'token store unreachable';
+const TRY_AGAIN = 'Tokens are unavailable right now; try again';
 
 /** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out; and revocation. */
 export function wsTokenRoute(
@@ -18,7 +21,7 @@ export function wsTokenRoute(
     async (request, reply) => {
       const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
       await limits.chargeUser(request, reply, userId);
-      const { token, expiresIn } = await tokens.issue(userId).catch(redisDown(request));
+      const { token, expiresIn } = await tokens.issue(userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
       onIssued();
       request.log.info({ userId }, 'ws token issued');
       reply.header('cache-control', 'no-store');
@@ -29,14 +32,9 @@ export function wsTokenRoute(
   // `POST /api/user/ws-token/revoke`: the user's outstanding ws tokens stop working (on logout, or a leak).
   app.post('/api/user/ws-token/revoke', { config: limits.byAddress }, async (request) => {
     const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
-    const revoked = await tokens.revokeAll(userId).catch(redisDown(request));
+    const revoked = await tokens.revokeAll(userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
     request.log.info({ userId, revoked }, 'ws tokens revoked');
     return { revoked };
   });
 }
 
-/** A Redis failure becomes 503 (retry later), not a 500. */
-const redisDown = (request: FastifyRequest) => (err: unknown): never => {
-  request.log.warn({ err: { message: (err as Error).message } }, 'token store unreachable');
-  throw new HttpError(503, ErrorCode.redisUnavailable, 'Tokens are unavailable right now; try again');
-};

@@ -1,5 +1,5 @@
-import { ErrorCode, UserId } from '@parking-realtime/protocol';
-import { disconnectUser, HttpError, type Redis, requireScope } from '@parking-realtime/server';
+import { UserId } from '@parking-realtime/protocol';
+import { disconnectUser, type Redis, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -23,12 +23,9 @@ export function disconnectRoute(app: FastifyInstance, redis: Redis): void {
       preValidation: requireScope(app, DISCONNECT_SCOPE),
     },
     async (request) => {
-      let notifiers: number;
-      try {
-        notifiers = await disconnectUser(redis, String(request.body.user_id));
-      } catch {
-        throw new HttpError(503, ErrorCode.redisUnavailable, 'Redis is unreachable; try again');
-      }
+      const notifiers = await disconnectUser(redis, String(request.body.user_id)).catch(
+        redisUnavailable(request, 'user disconnect not sent', 'Redis is unreachable; try again'),
+      );
       request.log.info({ userId: request.body.user_id, notifiers }, 'user disconnect sent');
       return { notifiers };
     },

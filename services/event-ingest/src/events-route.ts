@@ -1,5 +1,5 @@
 import { ErrorCode, EventAccepted, NotificationEvent } from '@parking-realtime/protocol';
-import { HttpError, type NotificationProducer, requireScope } from '@parking-realtime/server';
+import { type NotificationProducer, redisUnavailable, requireScope } from '@parking-realtime/server';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -21,13 +21,9 @@ export function eventsRoute(app: FastifyInstance, producer: NotificationProducer
       preValidation: requireScope(app, PUBLISH_SCOPE),
     },
     async (request, reply) => {
-      let id: string;
-      try {
-        ({ id } = await producer.send(request.body));
-      } catch (err) {
-        request.log.warn({ err: { message: (err as Error).message } }, 'event not stored');
-        throw new HttpError(503, ErrorCode.redisUnavailable, 'The event could not be stored; try again');
-      }
+      const { id } = await producer
+        .send(request.body)
+        .catch(redisUnavailable(request, 'event not stored', 'The event could not be stored; try again'));
       onAccepted(request.body.type);
       request.log.info({ eventId: id, type: request.body.type }, 'event accepted');
       return reply.code(202).send({ id });

@@ -1,5 +1,5 @@
 import { type ErrorBody, ErrorCode, type FieldError } from '@parking-realtime/protocol';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { toFieldErrors } from './field-errors.js';
 
 /** An error meant for the client: a status, a stable code and a human message. */
@@ -13,6 +13,17 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * For a Redis call's `.catch()`: the failure is logged as `what` and answered
+ * 503 `redis_unavailable` with `message` (the client should retry), never 500.
+ */
+export function redisUnavailable(request: FastifyRequest, what: string, message: string): (err: unknown) => never {
+  return (err) => {
+    request.log.warn({ err: { message: (err as Error).message } }, what);
+    throw new HttpError(503, ErrorCode.redisUnavailable, message);
+  };
 }
 
 /** Fastify's own client errors, under our codes. */
