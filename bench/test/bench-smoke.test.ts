@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runNodeScript } from '@parking-realtime/testing';
 import t from 'tap';
 
 // CI runs the harness end to end at a tiny size: it must run and measure both
@@ -10,19 +10,7 @@ t.test('npm run bench -- --smoke measures every scenario on both systems', async
   const dir = mkdtempSync(join(tmpdir(), 'pr-bench-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'results.json');
-  const child = spawn(process.execPath, ['--conditions=pr-source', '--import', 'tsx', 'src/main.ts', '--smoke', `--out=${out}`], {
-    cwd: new URL('..', import.meta.url).pathname,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, stdout, stderr } = await runNodeScript('bench/src/main.ts', ['--smoke', `--out=${out}`], { timeoutMs: 280_000 });
   t.equal(code, 0, `the harness exits 0\n${stderr.slice(-2000)}`);
 
   const { results } = JSON.parse(readFileSync(out, 'utf8')) as {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import type { AcceptedEvent } from '@parking-realtime/protocol';
 import { createRedis, notificationJobOptions, QUEUE_PREFIX, type Redis, userChannel } from '@parking-realtime/server';
-import { freePort, REPO_ROOT, startRedis, waitFor } from '@parking-realtime/testing';
+import { freePort, runNodeScript, type ScriptRun, startRedis, waitFor } from '@parking-realtime/testing';
 import { type Job, Queue, type Worker } from 'bullmq';
 import pino from 'pino';
 import t from 'tap';
@@ -83,29 +82,10 @@ const validEvent = (id: string): AcceptedEvent => ({
 });
 
 /** Runs the CLI as `npm run jobs` does, from the repository root. */
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--conditions=pr-source', '--import', 'tsx', 'services/event-ingest/src/jobs-cli.ts', ...args], {
-    cwd: REPO_ROOT,
+function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ScriptRun> {
+  return runNodeScript('services/event-ingest/src/jobs-cli.ts', args, {
     env: { PATH: process.env.PATH ?? '', REDIS_URL: redisServer.url, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`jobs-cli ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
-    }, timeoutMs);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    timeoutMs,
   });
 }
 
