@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { freePort, type ServiceProcess, startNodeProcess } from '@parking-realtime/testing';
 
 /**
  * Where things run: the system under test (services and their Redis) on one
@@ -22,4 +23,22 @@ export function planCores(): CorePlan {
   // -a: every thread of this process, libuv's pool included.
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   return { pinned: true, sutWrapper: ['taskset', '-c', '0'], describe: 'system under test and its Redis on core 0, load generator on core 1' };
+}
+
+/**
+ * A process of the system under test, on its core, on a free port. The
+ * systems log at warn, which hides the listening line, so it is ready once
+ * `/healthz` answers.
+ */
+export async function startPinned(cores: CorePlan, name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServiceProcess> {
+  const port = await freePort();
+  return startNodeProcess({
+    name,
+    script,
+    env: { ...env, PORT: String(port) },
+    wrapper: cores.sutWrapper,
+    nodeArgs,
+    readyWhen: { port, path: '/healthz' },
+    timeoutMs: 30_000,
+  });
 }

@@ -1,8 +1,8 @@
 import type { NotificationType } from '@parking-realtime/protocol';
 import { createNotificationProducer } from '@parking-realtime/server';
-import { freePort, type ServiceName, startNodeProcess, startRedis } from '@parking-realtime/testing';
+import { type ServiceName, startRedis } from '@parking-realtime/testing';
 import WebSocket from 'ws';
-import type { CorePlan } from '../cores.js';
+import { type CorePlan, startPinned } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
 import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
@@ -28,18 +28,7 @@ export async function startOurs(cores: CorePlan, options: StartOptions = {}): Pr
     // Stopped with SIGTERM (so a --cpu-prof profile is written): no need to spread the closes.
     SHUTDOWN_SPREAD_MS: '0',
   };
-  const start = async (name: ServiceName, nodeArgs: string[] = []) => {
-    const port = await freePort();
-    return startNodeProcess({
-      name,
-      script: `services/${name}/src/main.ts`,
-      env: { ...env, PORT: String(port) },
-      wrapper: cores.sutWrapper,
-      nodeArgs,
-      readyWhen: { port, path: '/healthz' },
-      timeoutMs: 30_000,
-    });
-  };
+  const start = (name: ServiceName, nodeArgs?: string[]) => startPinned(cores, name, `services/${name}/src/main.ts`, env, nodeArgs);
   const [auth, notifier, ingest] = await Promise.all([start('auth-token'), start('notifier', options.socketHolderNodeArgs), start('event-ingest')]);
   const producer = createNotificationProducer({ connection: redis.url });
   const wsBase = `${notifier!.url.replace('http', 'ws')}/ws/notifications/`;

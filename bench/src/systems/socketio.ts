@@ -1,7 +1,7 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { freePort, startNodeProcess, startRedis } from '@parking-realtime/testing';
+import { startRedis } from '@parking-realtime/testing';
 import WebSocket from 'ws';
-import type { CorePlan } from '../cores.js';
+import { type CorePlan, startPinned } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
 import type { StartOptions } from './ours.js';
 import { readPayload } from './payload-reader.js';
@@ -10,16 +10,13 @@ import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js
 /** Redis and the Socket.IO server (bench/src/socketio) on the system-under-test core. */
 export async function startSocketIo(cores: CorePlan, options: StartOptions = {}): Promise<SystemUnderTest> {
   const redis = await startRedis({ wrapper: cores.sutWrapper });
-  const port = await freePort();
-  const server = await startNodeProcess({
-    name: 'socketio',
-    script: 'bench/src/socketio/main.ts',
-    env: { NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET },
-    wrapper: cores.sutWrapper,
-    nodeArgs: options.socketHolderNodeArgs ?? [],
-    readyWhen: { port, path: '/healthz' },
-    timeoutMs: 30_000,
-  });
+  const server = await startPinned(
+    cores,
+    'socketio',
+    'bench/src/socketio/main.ts',
+    { NODE_ENV: 'production', LOG_LEVEL: 'warn', REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET },
+    options.socketHolderNodeArgs,
+  );
 
   return {
     name: 'socketio',
