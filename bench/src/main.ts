@@ -32,7 +32,7 @@ function record(result: Result): Result {
 }
 
 async function withSystem<T>(name: 'ours' | 'socketio', run: (sut: SystemUnderTest) => Promise<T>): Promise<T> {
-  const options = profileDir ? { socketHolderNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {};
+  const options = profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {};
   const sut = await (name === 'ours' ? startOurs(cores, options) : startSocketIo(cores, options));
   try {
     return await run(sut);

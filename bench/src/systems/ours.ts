@@ -8,8 +8,8 @@ import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
 
 export interface StartOptions {
-  /** Node flags for the process holding the sockets, e.g. `--cpu-prof`. */
-  socketHolderNodeArgs?: string[];
+  /** Node flags for every process of the system, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
 }
 
 /** Redis, auth-token, one notifier and event-ingest, each a real process on the system-under-test core. */
@@ -28,8 +28,8 @@ export async function startOurs(cores: CorePlan, options: StartOptions = {}): Pr
     // Stopped with SIGTERM (so a --cpu-prof profile is written): no need to spread the closes.
     SHUTDOWN_SPREAD_MS: '0',
   };
-  const start = (name: ServiceName, nodeArgs?: string[]) => startPinned(cores, name, `services/${name}/src/main.ts`, env, nodeArgs);
-  const [auth, notifier, ingest] = await Promise.all([start('auth-token'), start('notifier', options.socketHolderNodeArgs), start('event-ingest')]);
+  const start = (name: ServiceName) => startPinned(cores, name, `services/${name}/src/main.ts`, env, options.nodeArgs);
+  const [auth, notifier, ingest] = await Promise.all([start('auth-token'), start('notifier'), start('event-ingest')]);
   const producer = createNotificationProducer({ connection: redis.url });
   const wsBase = `${notifier!.url.replace('http', 'ws')}/ws/notifications/`;
 

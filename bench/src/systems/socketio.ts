@@ -15,7 +15,7 @@ export async function startSocketIo(cores: CorePlan, options: StartOptions = {})
     'socketio',
     'bench/src/socketio/main.ts',
     { NODE_ENV: 'production', LOG_LEVEL: 'warn', REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET },
-    options.socketHolderNodeArgs,
+    options.nodeArgs,
   );
 
   return {
