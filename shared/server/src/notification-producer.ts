@@ -4,6 +4,7 @@ import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
 import { DEFAULT_DEDUPE_TTL_SECONDS, notificationJobOptions } from './queue-options.js';
+import { GroupCommit } from './group-commit.js';
 import { createRedis } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
 
@@ -29,6 +30,12 @@ export interface NotificationProducer {
   readonly queue: Queue<AcceptedEvent>;
 }
 
+/** Validates an event and stamps it as the queue stores it: with its id (generated when absent) and the time it was accepted. */
+export function acceptEvent(event: NotificationEvent): AcceptedEvent {
+  assertEvent(event);
+  return { ...event, id: event.id ?? randomUUID(), created_at: new Date().toISOString() };
+}
+
 interface PendingJob {
   event: AcceptedEvent;
   stored: () => void;
@@ -49,13 +56,6 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   });
   // Queue re-emits connection errors; without a listener they would crash the process.
   queue.on('error', () => {});
-
-  // Group commit: events sent while a batch is on its way to Redis wait for
-  // it, then leave together in one write, which Redis reads in one read and
-  // answers in one write. When idle, an event leaves at the end of the
-  // current turn of the event loop, with whatever else arrived in it.
-  let pending: PendingJob[] = [];
-  let writing: Promise<void> | undefined;
 
   async function store(batch: PendingJob[]): Promise<void> {
     let client: Awaited<typeof queue.client>;
@@ -88,33 +88,18 @@ export function createNotificationProducer(options: NotificationProducerOptions)
     await Promise.all(added);
   }
 
-  function flush(): void {
-    if (writing || pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    writing = store(batch).then(() => {
-      writing = undefined;
-      if (pending.length > 0) setImmediate(flush);
-    });
-  }
+  // 202 still means stored: each event waits for its own batch's reply.
+  const commits = new GroupCommit<PendingJob>(store);
 
   return {
     queue,
     async send(event) {
-      assertEvent(event);
-      const id = event.id ?? randomUUID();
-      const accepted: AcceptedEvent = { ...event, id, created_at: new Date().toISOString() };
-      await new Promise<void>((stored, failed) => {
-        if (pending.length === 0 && !writing) setImmediate(flush);
-        pending.push({ event: accepted, stored, failed });
-      });
-      return { id };
+      const accepted = acceptEvent(event);
+      await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed }));
+      return { id: accepted.id };
     },
     async close() {
-      while (writing || pending.length > 0) {
-        if (!writing) flush();
-        await writing;
-      }
+      await commits.drain();
       await queue.close();
       if (ownsConnection) connection.disconnect();
     },

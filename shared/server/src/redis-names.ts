@@ -63,3 +63,13 @@ export const QUEUE_PREFIX = '{pr}';
 
 /** Default BullMQ queue name (`QUEUE_NAME`). */
 export const DEFAULT_QUEUE_NAME = 'notifications';
+
+/**
+ * A key of a BullMQ queue as BullMQ itself builds it, for scripts that work on
+ * the queue beside BullMQ's own: `{pr}:<queue>:<part>`, where part is a list
+ * or set (`wait`, `active`, `completed`, ...), `meta`, `events`, or a job id
+ * (the job's hash; its lock is `<job key>:lock`).
+ */
+export function queueKey(queueName: string, part: string): string {
+  return `${QUEUE_PREFIX}:${queueName}:${part}`;
+}

@@ -1,0 +1,37 @@
+/**
+ * Group commit: items added while a batch is on its way to Redis wait for it,
+ * then leave together as the next batch, so Redis reads them in one read and
+ * answers in one write. When idle, an item leaves at the end of the current
+ * turn of the event loop, with whatever else arrived in that turn.
+ *
+ * `commit` answers each item of its batch itself and must not reject.
+ */
+export class GroupCommit<T> {
+  private pending: T[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly commit: (batch: T[]) => Promise<void>) {}
+
+  add(item: T): void {
+    if (this.pending.length === 0 && !this.writing) setImmediate(() => this.flush());
+    this.pending.push(item);
+  }
+
+  /** Resolves once every item added so far has been committed. */
+  async drain(): Promise<void> {
+    while (this.writing || this.pending.length > 0) {
+      if (!this.writing) this.flush();
+      await this.writing;
+    }
+  }
+
+  private flush(): void {
+    if (this.writing || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.writing = this.commit(batch).then(() => {
+      this.writing = undefined;
+      if (this.pending.length > 0) setImmediate(() => this.flush());
+    });
+  }
+}
