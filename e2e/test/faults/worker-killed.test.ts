@@ -15,25 +15,40 @@ t.teardown(async () => {
   await cluster.stop();
 });
 
-for (const phase of ['before', 'after'] as const) {
-  t.test(`the worker killed mid-job (${phase} publishing): the job is retried and delivered once`, async (t) => {
-    if (phase === 'after') await cluster.restartIngest({ WORKER_LOCK_MS: '1000', WORKER_CONCURRENCY: '1', WORKER_FAULT_DELAY_MS: '60000', WORKER_FAULT_PHASE: 'after' });
-    const watcher = { client: cluster.client(`wk-${phase}`), due: new Set([1]) };
+// Through the producer, BullMQ's worker holds the job; over HTTP, the instance that stored it does (its handoff).
+const cases = [
+  ['before', 'producer'],
+  ['after', 'producer'],
+  ['after', 'http'],
+  ['before', 'http'],
+] as const;
+let current = 'before';
+for (const [phase, via] of cases) {
+  t.test(`the worker killed mid-job (${phase} publishing, sent ${via === 'http' ? 'over HTTP' : 'with the producer'}): the job is retried and delivered once`, async (t) => {
+    if (phase !== current) {
+      await cluster.restartIngest({ WORKER_LOCK_MS: '1000', WORKER_CONCURRENCY: '1', WORKER_FAULT_DELAY_MS: '60000', WORKER_FAULT_PHASE: phase });
+      current = phase;
+    }
+    const tag = `wk-${phase}-${via}`;
+    const watcher = { client: cluster.client(tag), due: new Set([1]) };
     await watcher.client.start();
-    const id = `worker-kill-${phase}`;
-    await cluster.producer.send({ id, type: 'reservation', message: `killed ${phase}`, data: { tag: `wk-${phase}`, seq: 1 }, user_ids: [`wk-${phase}`] });
+    const id = `worker-kill-${phase}-${via}`;
+    const event = { id, type: 'reservation' as const, message: `killed ${phase}`, data: { tag, seq: 1 }, user_ids: [tag] };
+    if (via === 'http') t.equal(await cluster.post(event), 202, 'accepted over HTTP');
+    else await cluster.producer.send(event);
     await waitFor(async () => (await queue.getJobState(id)) === 'active', 10_000, 'the worker to take the job');
     if (phase === 'after') await watcher.client.waitUntil((c) => c.notifications.length === 1, 10_000, 'the first publish');
     await cluster.ingest.kill('SIGKILL');
     // A healthy worker takes over once the dead one's lock lapses.
     await cluster.restartIngest({ WORKER_LOCK_MS: '1000' });
+    current = 'none';
     await waitFor(async () => (await queue.getJobState(id)) === 'completed', 20_000, 'the job to complete');
     // A marker published after the job completed: once it is here, a second copy would be too.
-    await cluster.producer.send({ type: 'reservation', message: 'marker', data: { tag: 'marker' }, user_ids: [`wk-${phase}`] });
+    await cluster.producer.send({ type: 'reservation', message: 'marker', data: { tag: 'marker' }, user_ids: [tag] });
     await watcher.client.waitUntil((c) => c.notifications.some((n) => (n.data as { tag?: string }).tag === 'marker'), 10_000, 'the marker');
     const job = await queue.getJob(id);
-    const figures = deliveryFigures([watcher], 1, 1, `wk-${phase}`);
-    printFigures(`worker killed ${phase} publishing`, { ...figures, attemptsStarted: job?.attemptsStarted, stalled: job?.stalledCounter });
+    const figures = deliveryFigures([watcher], 1, 1, tag);
+    printFigures(`worker killed ${phase} publishing, sent ${via}`, { ...figures, attemptsStarted: job?.attemptsStarted, stalled: job?.stalledCounter });
     t.equal(figures.lost, 0);
     t.equal(figures.duplicated, 0, 'delivered once');
     await watcher.client.stop();

@@ -12,7 +12,7 @@ import {
   registerHttpSecurity,
   registerJwt,
 } from '@parking-realtime/server';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { EventIngestConfig } from './config.js';
 import { disconnectRoute } from './disconnect-route.js';
@@ -24,6 +24,11 @@ export interface EventIngestDeps {
   redis: Redis;
   logStream?: DestinationStream;
   metrics?: ServiceMetrics;
+  /**
+   * Where `POST /api/events/` sends accepted events; by default the queue's
+   * producer. An instance that runs the worker hands them to it (JobHandoff).
+   */
+  events?: (context: { log: FastifyBaseLogger; metrics: IngestMetrics }) => Pick<NotificationProducer, 'send'>;
 }
 
 export async function buildEventIngestApp(
@@ -47,7 +52,7 @@ export async function buildEventIngestApp(
     dedupeTtlSeconds: config.dedupeTtlSeconds,
   });
   const metrics = createIngestMetrics(serviceMetrics, producer.queue);
-  eventsRoute(app, producer, (type) => metrics.accepted.inc({ type }));
+  eventsRoute(app, deps.events?.({ log: app.log, metrics }) ?? producer, (type) => metrics.accepted.inc({ type }));
   disconnectRoute(app, deps.redis);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, serviceMetrics.registry);

@@ -10,7 +10,7 @@ export const PUBLISH_SCOPE = 'events:publish';
  * `POST /api/events/`: 202 only once the job is stored in Redis; 400 with
  * field errors; 401/403 for auth; 503 while Redis is unreachable.
  */
-export function eventsRoute(app: FastifyInstance, producer: NotificationProducer, onAccepted: (type: string) => void): void {
+export function eventsRoute(app: FastifyInstance, producer: Pick<NotificationProducer, 'send'>, onAccepted: (type: string) => void): void {
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/events/',
     {

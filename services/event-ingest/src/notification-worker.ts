@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { NotificationPublisher } from './notification-publisher.js';
+import { pauseFor, type WorkerFault } from './worker-fault.js';
 
 const queuedEvent = Compile(QueuedEvent);
 
@@ -18,8 +19,7 @@ export interface WorkerOptions {
   publisher: NotificationPublisher;
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
-  /** Fault injection (WORKER_FAULT_DELAY_MS): a pause before or after each publish, to kill the worker mid-job in tests. */
-  fault?: { delayMs: number; phase: 'before' | 'after' } | undefined;
+  fault?: WorkerFault | undefined;
 }
 
 /**
@@ -69,15 +69,14 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
     options.queueName,
     async (job) => {
       const event = acceptedEventOf(job);
-      const pause = () => new Promise((resolve) => setTimeout(resolve, options.fault?.delayMs));
-      if (options.fault?.phase === 'before') await pause();
+      await pauseFor(options.fault, 'before');
       let notificationId: string | null;
       try {
         notificationId = await options.publisher.publish(event);
       } finally {
         holdWrites();
       }
-      if (options.fault?.phase === 'after') await pause();
+      await pauseFor(options.fault, 'after');
       if (notificationId) options.metrics?.published.inc({ type: event.type });
       return { notificationId };
     },
