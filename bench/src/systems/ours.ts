@@ -1,9 +1,9 @@
 import type { NotificationType } from '@parking-realtime/protocol';
 import { createNotificationProducer } from '@parking-realtime/server';
 import { type ServiceName, startRedis } from '@parking-realtime/testing';
-import WebSocket from 'ws';
 import { type CorePlan, startPinned } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
+import { LightSocket } from './light-socket.js';
 import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
 
@@ -42,24 +42,23 @@ export async function startOurs(cores: CorePlan, options: StartOptions = {}): Pr
     },
     async connect(userId: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
       const token = await fetchWsToken(auth!.url, userId);
-      const ws = new WebSocket(`${wsBase}?token=${token}`, { perMessageDeflate: false });
-      await new Promise<void>((resolve, reject) => {
-        ws.once('error', reject);
-        ws.once('open', () => {
-          ws.send(JSON.stringify({ type: 'subscribe', notification_types: types }));
-        });
-        ws.on('message', (data) => {
-          const text = data.toString();
-          if (text.startsWith('{"type":"notification"')) {
-            const payload = readPayload(text);
-            if (payload) onPayload(payload);
-          } else if (text.startsWith('{"type":"subscribed"')) {
-            resolve();
-          }
-        });
+      let subscribed: () => void = () => {};
+      let refused: (err: Error) => void = () => {};
+      const acknowledged = new Promise<void>((resolve, reject) => {
+        subscribed = resolve;
+        refused = reject;
       });
-      ws.on('error', () => {});
-      return { close: () => ws.terminate() };
+      const socket = await LightSocket.open(`${wsBase}?token=${token}`, (text) => {
+        if (text.startsWith('{"type":"notification"')) {
+          const payload = readPayload(text);
+          if (payload) onPayload(payload);
+        } else if (text.startsWith('{"type":"subscribed"')) {
+          subscribed();
+        }
+      }, () => refused(new Error('closed before subscribed')));
+      socket.sendText(JSON.stringify({ type: 'subscribe', notification_types: types }));
+      await acknowledged;
+      return { close: () => socket.terminate() };
     },
     async stop() {
       await producer.close();

@@ -1,9 +1,9 @@
 import type { NotificationType } from '@parking-realtime/protocol';
 import { startRedis } from '@parking-realtime/testing';
-import WebSocket from 'ws';
 import { type CorePlan, startPinned } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
 import type { StartOptions } from './ours.js';
+import { LightSocket } from './light-socket.js';
 import { readPayload } from './payload-reader.js';
 import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js';
 
@@ -34,35 +34,41 @@ export async function startSocketIo(cores: CorePlan, options: StartOptions = {})
 }
 
 /**
- * A Socket.IO client speaking the wire protocol (Engine.IO 4 over a plain
- * WebSocket) with no parsing beyond what the load generator needs. The server
+ * A Socket.IO client speaking the wire protocol (Engine.IO 4 over the same
+ * light WebSocket client as ours) with no parsing beyond what the load generator needs. The server
  * does the same work as for socket.io-client (bench/test/socketio-server.test.ts
  * uses that); the load generator's core is spared the client library's parsing,
  * as ours is spared JSON.parse. Packets: `0` open, `40{auth}` connect, `420[…]`
  * event with ack id 0, `430[…]` its ack, `2`/`3` ping/pong, `42[…]` events.
  */
-function connectEngineIo(baseUrl: string, token: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
-  const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
-  return new Promise((resolve, reject) => {
-    ws.once('error', reject);
-    ws.on('error', () => {});
-    ws.on('message', (data) => {
-      const text = data.toString();
+async function connectEngineIo(baseUrl: string, token: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
+  let subscribed: () => void = () => {};
+  let refused: (err: Error) => void = () => {};
+  const acknowledged = new Promise<void>((resolve, reject) => {
+    subscribed = resolve;
+    refused = reject;
+  });
+  const socket: LightSocket = await LightSocket.open(
+    `${baseUrl.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`,
+    (text) => {
       if (text.startsWith('42["notification"')) {
         const payload = readPayload(text);
         if (payload) onPayload(payload);
       } else if (text === '2') {
-        ws.send('3');
+        socket.sendText('3');
       } else if (text.startsWith('0{')) {
-        ws.send(`40${JSON.stringify({ token })}`);
+        socket.sendText(`40${JSON.stringify({ token })}`);
       } else if (text.startsWith('40{')) {
-        ws.send(`420${JSON.stringify(['subscribe', { notification_types: types }])}`);
+        socket.sendText(`420${JSON.stringify(['subscribe', { notification_types: types }])}`);
       } else if (text.startsWith('430[')) {
-        if (text.includes('"subscribed"')) resolve({ close: () => ws.terminate() });
-        else reject(new Error(`subscribe refused: ${text}`));
+        if (text.includes('"subscribed"')) subscribed();
+        else refused(new Error(`subscribe refused: ${text}`));
       } else if (text.startsWith('44')) {
-        reject(new Error(`connect refused: ${text}`));
+        refused(new Error(`connect refused: ${text}`));
       }
-    });
-  });
+    },
+    () => refused(new Error('closed before subscribed')),
+  );
+  await acknowledged;
+  return { close: () => socket.terminate() };
 }
