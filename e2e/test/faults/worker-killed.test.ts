@@ -54,3 +54,25 @@ for (const [phase, via] of cases) {
     await watcher.client.stop();
   });
 }
+
+// SIGTERM is the polite stop: the job in hand is finished (published and completed) before the process exits.
+for (const via of ['producer', 'http'] as const) {
+  t.test(`SIGTERM while the worker holds a job (sent ${via === 'http' ? 'over HTTP' : 'with the producer'}): it is finished before exit`, async (t) => {
+    await cluster.restartIngest({ WORKER_CONCURRENCY: '1', WORKER_FAULT_DELAY_MS: '2000', WORKER_FAULT_PHASE: 'before' });
+    const tag = `wt-${via}`;
+    const watcher = { client: cluster.client(tag), due: new Set([1]) };
+    await watcher.client.start();
+    const id = `worker-term-${via}`;
+    const event = { id, type: 'reservation' as const, message: 'stopped politely', data: { tag, seq: 1 }, user_ids: [tag] };
+    if (via === 'http') t.equal(await cluster.post(event), 202, 'accepted over HTTP');
+    else await cluster.producer.send(event);
+    await waitFor(async () => (await queue.getJobState(id)) === 'active', 10_000, 'the worker to take the job');
+    const stopping = cluster.ingest;
+    await stopping.kill('SIGTERM');
+    t.same(await stopping.exited, { code: 0, signal: null }, 'a clean exit');
+    t.equal(await queue.getJobState(id), 'completed', 'completed before the process exited');
+    await watcher.client.waitUntil((c) => c.notifications.length === 1, 10_000, 'the delivery');
+    t.equal(deliveryFigures([watcher], 1, 1, tag).duplicated, 0);
+    await watcher.client.stop();
+  });
+}
