@@ -108,33 +108,33 @@ return results
 `;
 
 /**
- * Hands jobs this worker holds back to the queue, next in line for BullMQ's
- * workers (which retry with the job's attempts and backoff), as if the lock
- * had lapsed. A job whose lock already lapsed is left alone.
+ * Takes up to a count of jobs from `wait` for this worker, oldest first, as
+ * moveToActive takes one: into `active`, locked with the worker's token,
+ * attempt started, event. Only `wait`: delayed and prioritized jobs, and any
+ * queue that is paused or limited, stay BullMQ's. (This queue holds only
+ * notification jobs, none with a parent.)
  *
- * KEYS: active, stalled, wait, paused, marker, events, meta.
- * ARGV: key prefix, lock token, then job ids.
- * Returns how many jobs were handed back.
+ * KEYS: wait, active, meta, events.
+ * ARGV: key prefix, timestamp (ms), lock token, lock ms, most jobs.
+ * Returns per job: id, data, timestamp.
  */
-export const RELEASE_CLAIMED_SCRIPT = `
-local prefix, token = ARGV[1], ARGV[2]
-local paused = redis.call('HEXISTS', KEYS[7], 'paused') == 1
-local released = 0
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  local lockKey = prefix .. id .. ':lock'
-  if redis.call('GET', lockKey) == token and redis.call('LREM', KEYS[1], -1, id) > 0 then
-    redis.call('DEL', lockKey)
-    redis.call('SREM', KEYS[2], id)
-    if paused then
-      redis.call('RPUSH', KEYS[4], id)
-    else
-      redis.call('RPUSH', KEYS[3], id)
-      redis.call('ZADD', KEYS[5], 0, '0')
-    end
-    redis.call('XADD', KEYS[6], '*', 'event', 'waiting', 'jobId', id, 'prev', 'active')
-    released = released + 1
-  end
+export const CLAIM_WAITING_SCRIPT = `
+local prefix, now, token, lockMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local meta = redis.call('HMGET', KEYS[3], 'paused', 'concurrency', 'max')
+if meta[1] or meta[2] or meta[3] then return {} end
+local out = {}
+for _ = 1, tonumber(ARGV[5]) do
+  local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
+  if not id then break end
+  local jobKey = prefix .. id
+  redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
+  redis.call('HSET', jobKey, 'processedOn', now)
+  redis.call('HINCRBY', jobKey, 'ats', 1)
+  redis.call('XADD', KEYS[4], '*', 'event', 'active', 'jobId', id, 'prev', 'waiting')
+  local job = redis.call('HMGET', jobKey, 'data', 'timestamp')
+  out[#out + 1] = id
+  out[#out + 1] = job[1] or ''
+  out[#out + 1] = job[2] or '0'
 end
-return released
+return out
 `;

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
-import { acceptEvent, GroupCommit, type NotificationProducer, notificationJobOptions, queueKey, type Redis, waitUntilReady } from '@parking-realtime/server';
-import { Job } from 'bullmq';
+import { acceptEvent, GroupCommit, type NotificationProducer, notificationJobOptions, QUEUE_PREFIX, queueKey, type Redis, waitUntilReady } from '@parking-realtime/server';
+import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
-import { COMPLETE_CLAIMED_SCRIPT, RELEASE_CLAIMED_SCRIPT, STORE_CLAIMED_SCRIPT } from './handoff-scripts.js';
+import { CLAIM_WAITING_SCRIPT, COMPLETE_CLAIMED_SCRIPT, STORE_CLAIMED_SCRIPT } from './handoff-scripts.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { NotificationPublisher } from './notification-publisher.js';
+import { acceptedEventOf } from './notification-worker.js';
 import { pauseFor, type WorkerFault } from './worker-fault.js';
 
 /** The scripts as ioredis' defineCommand exposes them (EVALSHA, falling back to EVAL). */
 interface HandoffCommands {
   storeClaimedJobs(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
+  claimWaitingJobs(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
   completeClaimedJobs(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
-  releaseClaimedJobs(numKeys: number, ...args: Array<string | number>): Promise<number>;
 }
 
 export interface JobHandoffOptions {
@@ -24,11 +25,22 @@ export interface JobHandoffOptions {
   lockMs: number;
   publisher: NotificationPublisher;
   log: FastifyBaseLogger;
-  metrics?: Pick<IngestMetrics, 'published'>;
+  metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
   fault?: WorkerFault | undefined;
 }
 
 const FIRST_CONNECT_MS = 5000;
+/** ioredis' states before its first connection is ready. */
+const FIRST_CONNECT = new Set(['wait', 'connecting', 'connect']);
+
+/** Most jobs taken from `wait` in one call. */
+const CLAIM_BATCH = 256;
+
+/** A job this worker holds: its BullMQ id (the event id, unless a job was put on the queue by hand) and its event. */
+interface HeldJob {
+  jobId: string;
+  event: AcceptedEvent;
+}
 
 interface PendingStore {
   event: AcceptedEvent;
@@ -37,18 +49,23 @@ interface PendingStore {
 }
 
 /**
- * How an instance that runs the worker takes the events it accepts over HTTP
- * through the queue. The job is stored and, in the same script, taken by this
- * instance's worker, so it skips the trip through `wait` and BullMQ's
- * per-job scripts; the worker then publishes the jobs of a batch and completes
- * them with one script each. What a job goes through is what BullMQ's worker
- * would do with it: 202 only once it is stored, stored once per id, locked
- * while held, completed and kept for the dedupe window.
+ * How an instance that runs the worker moves notification jobs through the
+ * queue in batches, where BullMQ's worker takes one job per round trip.
  *
- * If this process dies holding jobs, their locks lapse and BullMQ's stall
- * check hands them to a worker; a job whose publish fails is handed back to
- * the queue at once, for BullMQ's worker to retry with the job's backoff. The
- * publish marker keeps either from delivering twice.
+ * - Events it accepts over HTTP: each is stored and, in the same script, taken
+ *   by this worker, so it skips the trip through `wait`.
+ * - Jobs the domain services enqueue: whenever BullMQ's worker wakes for one,
+ *   the handoff takes what else waits in `wait`, up to 256 per call, until
+ *   none is left.
+ *
+ * Either way the worker then publishes a batch and completes it with one
+ * script call, writing what BullMQ's own scripts write for our jobs' options,
+ * so BullMQ's Queue lists, counts and trims these jobs like any other: 202
+ * only once stored, stored once per id, locked while held, kept for the dedupe
+ * window. A failed attempt is recorded by BullMQ itself (`moveToFailed`), so
+ * retries, backoff and the failed set are BullMQ's. If this process dies
+ * holding jobs, their locks lapse and BullMQ's stall check hands them to a
+ * worker; the publish marker keeps a second publish from delivering.
  */
 export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> {
   private readonly redis: Redis & HandoffCommands;
@@ -58,6 +75,10 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
   private readonly token = `handoff:${randomUUID()}`;
   private readonly prefix: string;
   private connectedOnce = false;
+  private draining = false;
+  private closing = false;
+  /** BullMQ's view of the queue, to record a failed attempt as BullMQ does. */
+  private readonly queue: Queue;
   private readonly jobOptions: ReturnType<typeof notificationJobOptions>;
   private readonly keepCompleted: { age: number; count: number };
   private readonly keys: Record<'meta' | 'active' | 'wait' | 'paused' | 'marker' | 'events' | 'stalled' | 'completed', string>;
@@ -66,8 +87,8 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
     const redis = options.redis as Redis & Partial<HandoffCommands>;
     if (!redis.storeClaimedJobs) {
       redis.defineCommand('storeClaimedJobs', { lua: STORE_CLAIMED_SCRIPT });
+      redis.defineCommand('claimWaitingJobs', { lua: CLAIM_WAITING_SCRIPT });
       redis.defineCommand('completeClaimedJobs', { lua: COMPLETE_CLAIMED_SCRIPT });
-      redis.defineCommand('releaseClaimedJobs', { lua: RELEASE_CLAIMED_SCRIPT });
     }
     this.redis = redis as Redis & HandoffCommands;
     const key = (part: string) => queueKey(options.queueName, part);
@@ -82,6 +103,9 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
       stalled: key('stalled'),
       completed: key('completed'),
     };
+    this.queue = new Queue(options.queueName, { connection: options.redis, prefix: QUEUE_PREFIX });
+    // Connection errors reach the callers of each command; without a listener the Queue's copy would crash the process.
+    this.queue.on('error', () => {});
     this.jobOptions = notificationJobOptions(options.dedupeTtlSeconds);
     const keep = this.jobOptions.removeOnComplete as { age: number; count: number };
     this.keepCompleted = { age: keep.age, count: keep.count };
@@ -94,10 +118,54 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
     return { id: accepted.id };
   }
 
-  /** Waits for the jobs accepted so far to be stored, published and completed. */
-  async close(): Promise<void> {
+  /**
+   * Takes what waits in the queue in batches, until none is left, and
+   * publishes it like the events it stores itself. Called whenever BullMQ's
+   * worker wakes for a job: under load that job is one of many, and the rest
+   * go through here instead of one BullMQ round trip each.
+   */
+  drainWaiting(): void {
+    if (this.draining || this.closing) return;
+    this.draining = true;
+    const work = this.drain()
+      .catch((err: Error) => this.options.log.warn({ err: { message: err.message } }, 'taking waiting jobs failed; BullMQ\'s worker takes them'))
+      .finally(() => {
+        this.draining = false;
+        this.inHand.delete(work);
+      });
+    this.inHand.add(work);
+  }
+
+  /** Resolves once the jobs accepted or taken so far are stored, published and completed. */
+  async settled(): Promise<void> {
     await this.commits.drain();
     while (this.inHand.size > 0) await Promise.all(this.inHand);
+  }
+
+  /** Takes no more jobs from `wait`, and finishes the ones in hand. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.settled();
+    await this.queue.close();
+  }
+
+  private async drain(): Promise<void> {
+    const { wait, active, meta, events } = this.keys;
+    while (!this.closing) {
+      const taken = await this.redis.claimWaitingJobs(4, wait, active, meta, events, this.prefix, Date.now(), this.token, this.options.lockMs, CLAIM_BATCH);
+      if (taken.length === 0) return;
+      const jobs: HeldJob[] = [];
+      const invalid: Array<Promise<void>> = [];
+      for (let i = 0; i < taken.length; i += 3) {
+        const [id, data, timestamp] = [taken[i]!, taken[i + 1]!, Number(taken[i + 2])];
+        try {
+          jobs.push({ jobId: id, event: acceptedEventOf({ id, data: JSON.parse(data) as unknown, timestamp }) });
+        } catch (err) {
+          invalid.push(this.fail(id, err instanceof UnrecoverableError ? err : new UnrecoverableError(`invalid_event: ${(err as Error).message}`)));
+        }
+      }
+      await Promise.all([this.publish(jobs), ...invalid]);
+    }
   }
 
   private async store(batch: PendingStore[]): Promise<void> {
@@ -112,16 +180,16 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
     try {
       // Just after start-up the first connect may still be under way: wait for it, as BullMQ's
       // queue does. Later, fail fast: an outage answers 503 at once.
-      if (!this.connectedOnce) await waitUntilReady(this.redis, FIRST_CONNECT_MS);
+      if (!this.connectedOnce && FIRST_CONNECT.has(this.redis.status)) await waitUntilReady(this.redis, FIRST_CONNECT_MS);
       this.connectedOnce = true;
       results = await this.redis.storeClaimedJobs(6, ...args);
     } catch (err) {
       for (const job of batch) job.failed(err);
       return;
     }
-    const claimed: AcceptedEvent[] = [];
+    const claimed: HeldJob[] = [];
     batch.forEach((job, i) => {
-      if (results[i] === 'claimed') claimed.push(job.event);
+      if (results[i] === 'claimed') claimed.push({ jobId: job.event.id, event: job.event });
       job.stored();
     });
     if (claimed.length === 0) return;
@@ -129,32 +197,48 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
     this.inHand.add(work);
   }
 
-  private async publish(jobs: AcceptedEvent[]): Promise<void> {
+  private async publish(jobs: HeldJob[]): Promise<void> {
+    if (jobs.length === 0) return;
     await pauseFor(this.options.fault, 'before');
-    const outcomes = await Promise.allSettled(jobs.map((event) => this.options.publisher.publish(event)));
+    const outcomes = await Promise.allSettled(jobs.map(({ event }) => this.options.publisher.publish(event)));
     await pauseFor(this.options.fault, 'after');
     const done: string[] = [];
-    const failed: string[] = [];
+    const failures: Array<Promise<void>> = [];
     outcomes.forEach((outcome, i) => {
-      const event = jobs[i]!;
+      const { jobId, event } = jobs[i]!;
       if (outcome.status === 'fulfilled') {
         if (outcome.value) this.options.metrics?.published.inc({ type: event.type });
-        done.push(event.id, JSON.stringify({ notificationId: outcome.value }));
+        done.push(jobId, JSON.stringify({ notificationId: outcome.value }));
       } else {
-        failed.push(event.id);
-        this.options.log.warn({ eventId: event.id, err: { message: (outcome.reason as Error).message } }, 'event publish failed; handed back to the queue');
+        failures.push(this.fail(jobId, outcome.reason as Error));
       }
     });
-    const { active, stalled, completed, events, meta, wait, paused, marker } = this.keys;
+    const { active, stalled, completed, events, meta } = this.keys;
     try {
       if (done.length > 0) {
         const { age, count } = this.keepCompleted;
         await this.redis.completeClaimedJobs(5, active, stalled, completed, events, meta, this.prefix, Date.now(), this.token, age, count, ...done);
       }
-      if (failed.length > 0) await this.redis.releaseClaimedJobs(7, active, stalled, wait, paused, marker, events, meta, this.prefix, this.token, ...failed);
     } catch (err) {
       // Their locks lapse, and BullMQ's stall check hands them to a worker; the publish marker keeps a second publish from delivering.
-      this.options.log.warn({ err: { message: (err as Error).message }, jobs: jobs.length }, 'handed-off jobs left to the stall check');
+      this.options.log.warn({ err: { message: (err as Error).message }, jobs: jobs.length }, 'held jobs left to the stall check');
+    }
+    await Promise.all(failures);
+  }
+
+  /**
+   * A failed attempt, recorded by BullMQ itself (`moveToFailed` with this
+   * worker's lock): retried after the job's backoff while attempts are left,
+   * failed at once if it can never succeed.
+   */
+  private async fail(jobId: string, err: Error): Promise<void> {
+    this.options.metrics?.failed.inc();
+    this.options.log.warn({ eventId: jobId, err: { message: err.message } }, 'event failed');
+    try {
+      const job = await Job.fromId(this.queue, jobId);
+      await job?.moveToFailed(err, this.token);
+    } catch (recordErr) {
+      this.options.log.warn({ eventId: jobId, err: { message: (recordErr as Error).message } }, 'failed attempt not recorded; left to the stall check');
     }
   }
 }

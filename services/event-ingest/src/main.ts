@@ -38,7 +38,8 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
   });
   if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
 
-  // The queue's own worker takes what the domain services enqueue, retries, and jobs whose holder died.
+  // BullMQ's worker wakes for what the domain services enqueue (and takes retries, delayed jobs and
+  // jobs whose holder died); each job it takes lets the handoff take what else waits, in batches.
   const worker =
     workerRedis && publisher
       ? startNotificationWorker({
@@ -50,6 +51,7 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
           publisher,
           log: app.log,
           metrics,
+          onJob: () => handoff?.drainWaiting(),
         })
       : undefined;
   return {

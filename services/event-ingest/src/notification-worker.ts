@@ -20,6 +20,8 @@ export interface WorkerOptions {
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
   fault?: WorkerFault | undefined;
+  /** Called as each job starts: the handoff takes what else waits, in batches (JobHandoff.drainWaiting). */
+  onJob?: () => void;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface WorkerOptions {
  * the same schema as an HTTP body; one that fails can never succeed, so it is
  * not retried.
  */
-export function acceptedEventOf(job: Job): AcceptedEvent {
+export function acceptedEventOf(job: Pick<Job, 'data' | 'id' | 'timestamp'>): AcceptedEvent {
   if (!queuedEvent.Check(job.data)) {
     const detail = toFieldErrors(queuedEvent.Errors(job.data))
       .map((e) => `${e.path} ${e.message}`)
@@ -68,6 +70,7 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
   const worker = new Worker(
     options.queueName,
     async (job) => {
+      options.onJob?.();
       const event = acceptedEventOf(job);
       await pauseFor(options.fault, 'before');
       let notificationId: string | null;

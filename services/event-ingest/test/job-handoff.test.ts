@@ -1,5 +1,5 @@
 import type { NotificationEvent } from '@parking-realtime/protocol';
-import { createRedis, InvalidEventError, QUEUE_PREFIX, queueKey, userChannel, userHistoryKey } from '@parking-realtime/server';
+import { createNotificationProducer, createRedis, InvalidEventError, QUEUE_PREFIX, queueKey, userChannel, userHistoryKey } from '@parking-realtime/server';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import pino from 'pino';
@@ -43,6 +43,10 @@ const event = (tag: string, over: Partial<NotificationEvent> = {}): Notification
   ...over,
 });
 const heardOf = (tag: string) => heard.filter((h) => h.tag === tag);
+const scriptCalls = async () => {
+  const stats = await redis.info('commandstats');
+  return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+};
 
 /** A BullMQ worker, as another instance (or this one) runs it beside the handoff. */
 function queueWorker(t: { teardown(fn: () => Promise<void>): void }, lockMs = 30_000) {
@@ -89,20 +93,16 @@ t.test('the same id sent twice is stored and published once; the first stands', 
   await waitFor(async () => ((await queue.getJobState('h-dup')) === 'completed' ? true : null), 5000, 'the job to complete');
   t.equal((await queue.getJob('h-dup'))!.data.message, 'New reservation created');
   t.equal((await handoff.send(event('h-dup'))).id, 'h-dup', 'accepted again after it completed');
-  await handoff.close();
+  await handoff.settled();
   t.equal(heardOf('h-dup').length, 1, 'published once');
   t.equal((await redis.xrange(userHistoryKey('user-h-dup'), '-', '+')).length, 1);
 });
 
 t.test('a batch is stored with one script call and published and completed with one each', async (t) => {
-  const scriptCalls = async () => {
-    const stats = await redis.info('commandstats');
-    return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  };
   const before = await scriptCalls();
   const tags = Array.from({ length: 20 }, (_, i) => `h-batch-${i}`);
   await Promise.all(tags.map((tag) => handoff.send(event(tag))));
-  await handoff.close();
+  await handoff.settled();
   t.equal((await scriptCalls()) - before, 3, 'store, publish, complete');
   t.same(
     tags.map((tag) => heardOf(tag).length),
@@ -128,7 +128,7 @@ t.test('a paused queue keeps the job waiting for BullMQ, which publishes it once
   await queue.pause();
   t.teardown(() => queue.resume());
   await handoff.send(event('h-paused'));
-  await handoff.close();
+  await handoff.settled();
   t.equal(await queue.getJobState('h-paused'), 'waiting');
   t.equal(heardOf('h-paused').length, 0, 'not published while paused');
   queueWorker(t);
@@ -137,17 +137,75 @@ t.test('a paused queue keeps the job waiting for BullMQ, which publishes it once
   t.equal(heardOf('h-paused').length, 1);
 });
 
-t.test('a job whose publish fails is handed back to the queue, and BullMQ retries it', async (t) => {
+t.test('a failed publish is a failed attempt recorded by BullMQ: retried after its backoff, published once', async (t) => {
   // A history key of the wrong type fails the publish script for this event only.
   await publisherRedis.set(userHistoryKey('user-h-poisoned'), 'not a stream');
   await handoff.send(event('h-poisoned'));
-  await handoff.close();
-  t.equal(await queue.getJobState('h-poisoned'), 'waiting', 'back in the queue at once');
+  await handoff.settled();
+  const failed = (await queue.getJob('h-poisoned'))!;
+  t.equal(await failed.getState(), 'delayed', 'waiting out its backoff');
+  t.equal(failed.attemptsMade, 1);
+  t.match(failed.failedReason, /WRONGTYPE/);
   queueWorker(t);
-  await waitFor(async () => ((await queue.getJob('h-poisoned'))?.attemptsMade ?? 0) >= 1 || null, 5000, 'a failed BullMQ attempt');
   await publisherRedis.del(userHistoryKey('user-h-poisoned'));
   await waitFor(async () => ((await queue.getJobState('h-poisoned')) === 'completed' ? true : null), 10_000, 'the retry to complete');
   t.equal(heardOf('h-poisoned').length, 1, 'published once');
+});
+
+t.test('jobs waiting in the queue are taken, published and completed in batches', async (t) => {
+  const producer = createNotificationProducer({ connection: redisServer.url });
+  t.teardown(() => producer.close());
+  const tags = Array.from({ length: 50 }, (_, i) => `h-wait-${i}`);
+  await Promise.all(tags.map((tag) => producer.send(event(tag))));
+  t.equal((await queue.getJobCounts('wait')).wait, 50);
+  const before = await scriptCalls();
+  handoff.drainWaiting();
+  await handoff.settled();
+  // take 50, take none (drained), publish, complete
+  t.equal((await scriptCalls()) - before, 4, 'four script calls for fifty jobs');
+  t.same(
+    tags.map((tag) => heardOf(tag).length),
+    tags.map(() => 1),
+  );
+  const states = await Promise.all(tags.map((tag) => queue.getJobState(tag)));
+  t.same(new Set(states), new Set(['completed']));
+  t.equal((await queue.getJob('h-wait-0'))!.attemptsStarted, 1);
+});
+
+t.test('a waiting job put there by hand: its own id, and bad data fails at once without retries', async (t) => {
+  const raw = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+  t.teardown(() => raw.close());
+  await raw.add('parking_lot', { type: 'reservation', message: 'by hand', data: { tag: 'h-hand' }, user_ids: ['user-h-hand'] }, { jobId: 'hand-job' });
+  await raw.add('reservation', { type: 'reservation', message: 42, data: 'x' }, { jobId: 'hand-poison', attempts: 5 });
+  handoff.drainWaiting();
+  await handoff.settled();
+  t.equal(await raw.getJobState('hand-job'), 'completed', 'completed under the job id');
+  t.equal(heardOf('h-hand').length, 1);
+  const poisoned = (await raw.getJob('hand-poison'))!;
+  t.equal(await poisoned.getState(), 'failed');
+  t.equal(poisoned.attemptsMade, 1, 'not retried');
+  t.match(poisoned.failedReason, /invalid_event/);
+});
+
+t.test('a paused queue, delayed jobs and prioritized jobs are left to BullMQ', async (t) => {
+  const raw = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+  t.teardown(() => raw.close());
+  await raw.add('reservation', event('h-later'), { jobId: 'h-later', delay: 60_000 });
+  await raw.add('reservation', event('h-first'), { jobId: 'h-first', priority: 1 });
+  await queue.pause();
+  await raw.add('reservation', event('h-held'), { jobId: 'h-held' });
+  handoff.drainWaiting();
+  await handoff.settled();
+  t.same(
+    await Promise.all(['h-later', 'h-first', 'h-held'].map((id) => raw.getJobState(id))),
+    ['delayed', 'prioritized', 'waiting'],
+  );
+  await queue.resume();
+  await raw.remove('h-later');
+  await raw.remove('h-first');
+  handoff.drainWaiting();
+  await handoff.settled();
+  t.equal(await raw.getJobState('h-held'), 'completed', 'taken once the queue is resumed');
 });
 
 t.test('a job held past its lock is taken over by a BullMQ worker, and delivered once', async (t) => {
@@ -170,7 +228,7 @@ t.test('a job held past its lock is taken over by a BullMQ worker, and delivered
   queueWorker(t, 500);
   await waitFor(async () => ((await queue.getJobState('h-stalled')) === 'completed' ? true : null), 10_000, 'the stall check to hand it over');
   resume();
-  await holder.close();
+  await holder.settled();
   t.equal(heardOf('h-stalled').length, 1, 'the late holder finds it published and leaves the job alone');
   const job = (await queue.getJob('h-stalled'))!;
   t.same(job.returnvalue, { notificationId: heardOf('h-stalled')[0]!.id }, "the taker's completion stands");
@@ -179,13 +237,13 @@ t.test('a job held past its lock is taken over by a BullMQ worker, and delivered
 t.test('completed jobs older than the dedupe window are removed as later ones complete', async (t) => {
   const shortLived = handoffWith({ dedupeTtlSeconds: 1 });
   await shortLived.send(event('h-old'));
-  await shortLived.close();
+  await shortLived.settled();
   t.equal(await queue.getJobState('h-old'), 'completed');
   let n = 0;
   await waitFor(
     async () => {
       await shortLived.send(event(`h-later-${n++}`));
-      await shortLived.close();
+      await shortLived.settled();
       return (await queue.getJob('h-old')) === undefined || null;
     },
     10_000,
