@@ -4,7 +4,9 @@
  * moveToActive, moveToFinished) write for the options our jobs use: the job
  * hash and its fields, the lists and sets, the lock, the events stream. So
  * BullMQ's Queue reads these jobs like any other, and BullMQ's worker takes
- * one over through its stall check if the lock lapses.
+ * one over through its stall check if the lock lapses. Written against
+ * BullMQ 5.81 (pinned to 5.81.x); test/job-handoff.test.ts reads every job
+ * back through BullMQ, so an upgrade that changes the layout fails there.
  *
  * Each script works on keys of one queue, all under the `{pr}` hash tag. Job
  * keys are built inside the scripts from the queue's key prefix, as BullMQ's
