@@ -28,8 +28,8 @@ export const eventIngestEnv = {
   QUEUE_NAME: Type.String({ default: DEFAULT_QUEUE_NAME, pattern: '^[A-Za-z0-9_-]+$' }),
   /** An event id seen again within this window is delivered once. Default 86400 s. */
   DEDUPE_TTL_SECONDS: Type.Integer({ default: DEFAULT_DEDUPE_TTL_SECONDS, minimum: 60 }),
-  /** Jobs the worker processes at once. Default 16; 0 runs the HTTP side only. */
-  WORKER_CONCURRENCY: Type.Integer({ default: 16, minimum: 0, maximum: 1000 }),
+  /** Jobs BullMQ's worker holds at once. Default 1, so jobs are published in queue order; 0 runs the HTTP side only. */
+  WORKER_CONCURRENCY: Type.Integer({ default: 1, minimum: 0, maximum: 1000 }),
   /** Entries kept per history stream. Default 100. */
   HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 100_000 }),
   /** Entries older than this leave the history streams. Default 86400 s. */

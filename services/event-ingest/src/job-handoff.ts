@@ -75,7 +75,7 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
   private readonly token = `handoff:${randomUUID()}`;
   private readonly prefix: string;
   private connectedOnce = false;
-  private draining = false;
+  private draining: Promise<void> | undefined;
   private closing = false;
   /** BullMQ's view of the queue, to record a failed attempt as BullMQ does. */
   private readonly queue: Queue;
@@ -119,21 +119,26 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
   }
 
   /**
-   * Takes what waits in the queue in batches, until none is left, and
-   * publishes it like the events it stores itself. Called whenever BullMQ's
-   * worker wakes for a job: under load that job is one of many, and the rest
-   * go through here instead of one BullMQ round trip each.
+   * Takes what waits in the queue in batches, oldest first, until none is
+   * left, and publishes it like the events it stores itself; resolves when
+   * done (a drain already under way is joined, not doubled). BullMQ's worker
+   * calls it after publishing each job it took: under load that job is one of
+   * many, and the rest go through here instead of one BullMQ round trip each.
+   * Never rejects: what it could not take stays in the queue for BullMQ.
    */
-  drainWaiting(): void {
-    if (this.draining || this.closing) return;
-    this.draining = true;
-    const work = this.drain()
-      .catch((err: Error) => this.options.log.warn({ err: { message: err.message } }, 'taking waiting jobs failed; BullMQ\'s worker takes them'))
-      .finally(() => {
-        this.draining = false;
-        this.inHand.delete(work);
-      });
-    this.inHand.add(work);
+  drainWaiting(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    if (!this.draining) {
+      const work: Promise<void> = this.drain()
+        .catch((err: Error) => this.options.log.warn({ err: { message: err.message } }, "taking waiting jobs failed; BullMQ's worker takes them"))
+        .finally(() => {
+          this.draining = undefined;
+          this.inHand.delete(work);
+        });
+      this.draining = work;
+      this.inHand.add(work);
+    }
+    return this.draining;
   }
 
   /** Resolves once the jobs accepted or taken so far are stored, published and completed. */

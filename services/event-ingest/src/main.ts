@@ -39,7 +39,8 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
   if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
 
   // BullMQ's worker wakes for what the domain services enqueue (and takes retries, delayed jobs and
-  // jobs whose holder died); each job it takes lets the handoff take what else waits, in batches.
+  // jobs whose holder died); once it has published a job, the handoff takes what else waits, in
+  // batches, before that job completes and BullMQ's worker takes another.
   const worker =
     workerRedis && publisher
       ? startNotificationWorker({
@@ -51,7 +52,7 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
           publisher,
           log: app.log,
           metrics,
-          onJob: () => handoff?.drainWaiting(),
+          afterPublish: () => handoff?.drainWaiting() ?? Promise.resolve(),
         })
       : undefined;
   return {

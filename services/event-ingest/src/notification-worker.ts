@@ -20,8 +20,13 @@ export interface WorkerOptions {
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
   fault?: WorkerFault | undefined;
-  /** Called as each job starts: the handoff takes what else waits, in batches (JobHandoff.drainWaiting). */
-  onJob?: () => void;
+  /**
+   * Called once a job is published, before it completes: the handoff takes
+   * what else waits, in batches and in order (JobHandoff.drainWaiting). With
+   * concurrency 1 this worker takes nothing meanwhile, so jobs are published
+   * in the order they left the queue.
+   */
+  afterPublish?: () => Promise<void>;
 }
 
 /**
@@ -70,7 +75,6 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
   const worker = new Worker(
     options.queueName,
     async (job) => {
-      options.onJob?.();
       const event = acceptedEventOf(job);
       await pauseFor(options.fault, 'before');
       let notificationId: string | null;
@@ -81,6 +85,7 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
       }
       await pauseFor(options.fault, 'after');
       if (notificationId) options.metrics?.published.inc({ type: event.type });
+      await options.afterPublish?.();
       return { notificationId };
     },
     {

@@ -159,8 +159,7 @@ t.test('jobs waiting in the queue are taken, published and completed in batches'
   await Promise.all(tags.map((tag) => producer.send(event(tag))));
   t.equal((await queue.getJobCounts('wait')).wait, 50);
   const before = await scriptCalls();
-  handoff.drainWaiting();
-  await handoff.settled();
+  await handoff.drainWaiting();
   // take 50, take none (drained), publish, complete
   t.equal((await scriptCalls()) - before, 4, 'four script calls for fifty jobs');
   t.same(
@@ -177,8 +176,7 @@ t.test('a waiting job put there by hand: its own id, and bad data fails at once 
   t.teardown(() => raw.close());
   await raw.add('parking_lot', { type: 'reservation', message: 'by hand', data: { tag: 'h-hand' }, user_ids: ['user-h-hand'] }, { jobId: 'hand-job' });
   await raw.add('reservation', { type: 'reservation', message: 42, data: 'x' }, { jobId: 'hand-poison', attempts: 5 });
-  handoff.drainWaiting();
-  await handoff.settled();
+  await handoff.drainWaiting();
   t.equal(await raw.getJobState('hand-job'), 'completed', 'completed under the job id');
   t.equal(heardOf('h-hand').length, 1);
   const poisoned = (await raw.getJob('hand-poison'))!;
@@ -194,8 +192,7 @@ t.test('a paused queue, delayed jobs and prioritized jobs are left to BullMQ', a
   await raw.add('reservation', event('h-first'), { jobId: 'h-first', priority: 1 });
   await queue.pause();
   await raw.add('reservation', event('h-held'), { jobId: 'h-held' });
-  handoff.drainWaiting();
-  await handoff.settled();
+  await handoff.drainWaiting();
   t.same(
     await Promise.all(['h-later', 'h-first', 'h-held'].map((id) => raw.getJobState(id))),
     ['delayed', 'prioritized', 'waiting'],
@@ -203,8 +200,7 @@ t.test('a paused queue, delayed jobs and prioritized jobs are left to BullMQ', a
   await queue.resume();
   await raw.remove('h-later');
   await raw.remove('h-first');
-  handoff.drainWaiting();
-  await handoff.settled();
+  await handoff.drainWaiting();
   t.equal(await raw.getJobState('h-held'), 'completed', 'taken once the queue is resumed');
 });
 
