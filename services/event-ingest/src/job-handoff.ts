@@ -54,9 +54,10 @@ interface PendingStore {
  *
  * - Events it accepts over HTTP: each is stored and, in the same script, taken
  *   by this worker, so it skips the trip through `wait`.
- * - Jobs the domain services enqueue: whenever BullMQ's worker wakes for one,
- *   the handoff takes what else waits in `wait`, up to 256 per call, until
- *   none is left.
+ * - Jobs the domain services enqueue: once BullMQ's worker has published one
+ *   it took, the handoff takes what else waits in `wait`, oldest first, up to
+ *   256 per call, until none is left; only then does that job complete and
+ *   BullMQ's worker take another, so jobs leave in queue order.
  *
  * Either way the worker then publishes a batch and completes it with one
  * script call, writing what BullMQ's own scripts write for our jobs' options,
