@@ -129,16 +129,13 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
    */
   drainWaiting(): Promise<void> {
     if (this.closing) return Promise.resolve();
-    if (!this.draining) {
-      const work: Promise<void> = this.drain()
+    this.draining ??= this.track(
+      this.drain()
         .catch((err: Error) => this.options.log.warn({ err: { message: err.message } }, "taking waiting jobs failed; BullMQ's worker takes them"))
         .finally(() => {
           this.draining = undefined;
-          this.inHand.delete(work);
-        });
-      this.draining = work;
-      this.inHand.add(work);
-    }
+        }),
+    );
     return this.draining;
   }
 
@@ -198,9 +195,14 @@ export class JobHandoff implements Pick<NotificationProducer, 'send' | 'close'> 
       if (results[i] === 'claimed') claimed.push({ jobId: job.event.id, event: job.event });
       job.stored();
     });
-    if (claimed.length === 0) return;
-    const work = this.publish(claimed).finally(() => this.inHand.delete(work));
-    this.inHand.add(work);
+    if (claimed.length > 0) void this.track(this.publish(claimed));
+  }
+
+  /** Keeps work in hand until it settles, so settled() and close() wait for it. */
+  private track(work: Promise<void>): Promise<void> {
+    const tracked = work.finally(() => this.inHand.delete(tracked));
+    this.inHand.add(tracked);
+    return tracked;
   }
 
   private async publish(jobs: HeldJob[]): Promise<void> {

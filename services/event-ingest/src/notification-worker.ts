@@ -80,12 +80,17 @@ export function startNotificationWorker(options: WorkerOptions): Worker {
       let notificationId: string | null;
       try {
         notificationId = await options.publisher.publish(event);
-      } finally {
+      } catch (err) {
+        // BullMQ writes the failed attempt once this throws.
         holdWrites();
+        throw err;
       }
       await pauseFor(options.fault, 'after');
       if (notificationId) options.metrics?.published.inc({ type: event.type });
       await options.afterPublish?.();
+      // BullMQ writes the completion once this returns: held here, after the handoff's drain,
+      // so the jobs that finish in this turn share one write.
+      holdWrites();
       return { notificationId };
     },
     {
