@@ -1,6 +1,5 @@
 import {
   countAuthFailures,
-  createNotificationProducer,
   createServiceMetrics,
   healthRoutes,
   metricsRoute,
@@ -12,7 +11,7 @@ import {
   registerHttpSecurity,
   registerJwt,
 } from '@parking-realtime/server';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { EventIngestConfig } from './config.js';
 import { disconnectRoute } from './disconnect-route.js';
@@ -24,17 +23,14 @@ export interface EventIngestDeps {
   redis: Redis;
   logStream?: DestinationStream;
   metrics?: ServiceMetrics;
-  /**
-   * Where `POST /api/events/` sends accepted events; by default the queue's
-   * producer. An instance that runs the worker hands them to it (JobHandoff).
-   */
-  events?: (context: { log: FastifyBaseLogger; metrics: IngestMetrics }) => Pick<NotificationProducer, 'send'>;
+  /** What accepts the events `POST /api/events/` receives: the producer main.ts chose. */
+  producer: NotificationProducer;
 }
 
 export async function buildEventIngestApp(
   config: EventIngestConfig,
   deps: EventIngestDeps,
-): Promise<{ app: FastifyInstance; producer: NotificationProducer; metrics: IngestMetrics }> {
+): Promise<{ app: FastifyInstance; metrics: IngestMetrics }> {
   const app = Fastify({
     logger: fastifyLoggerOptions('event-ingest', config.logLevel, deps.logStream),
     bodyLimit: config.bodyLimitBytes,
@@ -46,16 +42,10 @@ export async function buildEventIngestApp(
   await registerJwt(app, config.serviceJwt, { verifiedCacheSize: 64 });
   // Events are JSON; Fastify would also parse text/plain, and a string body only fails later as invalid.
   app.removeContentTypeParser('text/plain');
-  const producer = createNotificationProducer({
-    connection: deps.redis,
-    queueName: config.queueName,
-    dedupeTtlSeconds: config.dedupeTtlSeconds,
-  });
-  const metrics = createIngestMetrics(serviceMetrics, producer.queue);
-  eventsRoute(app, deps.events?.({ log: app.log, metrics }) ?? producer, (type) => metrics.accepted.inc({ type }));
+  const metrics = createIngestMetrics(serviceMetrics, deps.producer.queue);
+  eventsRoute(app, deps.producer, (type) => metrics.accepted.inc({ type }));
   disconnectRoute(app, deps.redis);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, serviceMetrics.registry);
-  app.addHook('onClose', () => producer.close());
-  return { app, producer, metrics };
+  return { app, metrics };
 }

@@ -28,12 +28,15 @@ export const eventIngestEnv = {
   QUEUE_NAME: Type.String({ default: DEFAULT_QUEUE_NAME, pattern: '^[A-Za-z0-9_-]+$' }),
   /** An event id seen again within this window is delivered once. Default 86400 s. */
   DEDUPE_TTL_SECONDS: Type.Integer({ default: DEFAULT_DEDUPE_TTL_SECONDS, minimum: 60 }),
-  /** Jobs BullMQ's worker holds at once. Default 1, so jobs are published in queue order; 0 runs the HTTP side only. */
-  WORKER_CONCURRENCY: Type.Integer({ default: 1, minimum: 0, maximum: 1000 }),
+  /**
+   * 1 (default) runs the queue's worker here; 0 runs the HTTP side only. Every
+   * worker takes the queue one job (one batch of events) at a time, for order.
+   */
+  WORKER_CONCURRENCY: Type.Integer({ default: 1, minimum: 0, maximum: 1 }),
   /** Entries kept per history stream. Default 100. */
   HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 100_000 }),
-  /** Entries older than this leave the history streams. Default 86400 s. */
-  HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
+  /** Entries older than this leave the history streams, and a stream expires this long after its last entry. Default 86400 s. */
+  HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
   /** A job whose worker stops renewing its lock this long is taken up again by another. Default 30000 ms. */
   WORKER_LOCK_MS: Type.Integer({ default: 30_000, minimum: 500, maximum: 600_000 }),
   /** Fault injection for tests: the worker pauses this long before (or after) publishing each job. Default 0; refused in production. */
@@ -53,7 +56,7 @@ export interface EventIngestConfig {
   serviceJwt: { algorithm: 'HS256'; key: string; clockSkewSeconds: number; usingDevSecret: boolean };
   queueName: string;
   dedupeTtlSeconds: number;
-  workerConcurrency: number;
+  runWorker: boolean;
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
   workerLockMs: number;
@@ -81,7 +84,7 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     },
     queueName: e.QUEUE_NAME,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
-    workerConcurrency: e.WORKER_CONCURRENCY,
+    runWorker: e.WORKER_CONCURRENCY > 0,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
     workerLockMs: e.WORKER_LOCK_MS,

@@ -1,10 +1,12 @@
 /**
  * Operator tools over the notifications queue: list failed jobs and replay them.
  *
- * A replayed job goes through the worker again. Publication is deduplicated by
- * event id (the publisher's script skips an id already published within the
- * dedupe window), so a replay never delivers a notification twice.
+ * A replayed job goes through the worker again. Publication is deduplicated per
+ * event and target (the publisher's script counts the targets each event id
+ * reached within the dedupe window), so a replay never delivers a notification
+ * twice.
  */
+import { EVENT_BATCH_JOB } from '@parking-realtime/server';
 import type { Job, Queue } from 'bullmq';
 
 /** What an operator needs to judge a failed job; the event itself is summarised, not dumped. */
@@ -15,6 +17,9 @@ export interface FailedJobSummary {
   attemptsMade: number;
   /** When it last failed (ISO 8601), or null if BullMQ did not record it. */
   failedAt: string | null;
+  /** How many events the job holds: a batch stored by the producer, or 1 for a job added by hand. */
+  events: number;
+  /** The job's first event. */
   event: {
     type: string | null;
     /** The message, cut to MESSAGE_PREVIEW_CHARS. */
@@ -51,13 +56,15 @@ function summariseEvent(data: unknown): FailedJobSummary['event'] {
 }
 
 export function summariseFailedJob(job: Job): FailedJobSummary {
+  const batch = job.name === EVENT_BATCH_JOB && Array.isArray(job.data?.events) ? (job.data.events as unknown[]) : undefined;
   return {
     id: String(job.id),
     name: job.name,
     failedReason: job.failedReason ?? '',
     attemptsMade: job.attemptsMade,
     failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-    event: summariseEvent(job.data),
+    events: batch ? batch.length : 1,
+    event: summariseEvent(batch ? batch[0] : job.data),
   };
 }
 

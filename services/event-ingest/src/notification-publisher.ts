@@ -2,6 +2,8 @@ import type { AcceptedEvent, NotificationType } from '@parking-realtime/protocol
 import {
   broadcastChannel,
   broadcastHistoryKey,
+  GroupCommit,
+  LuaScript,
   NOTIFICATION_CLOCK_KEY,
   publishedEventKey,
   type Redis,
@@ -9,76 +11,26 @@ import {
   userHistoryKey,
 } from '@parking-realtime/server';
 
+/** Writes each notification to its targets' history and channels; the file's header says how. */
+const PUBLISH_SCRIPT = new LuaScript('publishNotifications', new URL('./publish-notifications.lua', import.meta.url));
+
+type PublishingRedis = Redis & {
+  publishNotifications(numKeys: number, keys: string[], argv: Array<string | number>): Promise<string[]>;
+};
+
 /**
- * For each event of a batch, in one atomic step: skip an event id already
- * published within the dedupe window; draw the next notification id from a
- * clock that only moves forward, so ids order notifications across every
- * stream; append the frame to each target's history; publish it on each
- * target's channel; mark the id published. One call for a batch costs Redis one
- * script run and the worker one write, where a call per event cost one each.
- *
- * An event whose commands fail (say, a history key of the wrong type) answers
- * `err:` and leaves the others of its batch alone: it is retried by itself.
- *
- * KEYS: clock, then per event its published marker and its history streams.
- * ARGV: dedupe TTL, history length, history age (ms), then per event: its
- * number of targets, notification type, frame without its id, one channel per
- * history stream.
- * Returns per event `ok:<id>`, `dup` (published before) or `err:<message>`.
+ * Most targets in one script call: an event with more is split over several
+ * entries, and a batch over several calls, so no call (nor its argument list)
+ * grows with the input. Redis runs a script alone; this bounds how long.
  */
-const PUBLISH_SCRIPT = `
-local t = redis.call('TIME')
-local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seq = 0
-local last = redis.call('GET', KEYS[1])
-if last then
-  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
-  lms = tonumber(lms)
-  if lms >= ms then ms = lms; seq = tonumber(lseq) + 1 end
-end
-local oldest = string.format('%d-0', ms - tonumber(ARGV[3]))
-local results = {}
-local lastId = nil
-local k, a = 2, 4
-while a <= #ARGV do
-  local n = tonumber(ARGV[a])
-  local marker = KEYS[k]
-  if redis.call('EXISTS', marker) == 1 then
-    results[#results + 1] = 'dup'
-  else
-    local id = string.format('%d-%d', ms, seq)
-    seq = seq + 1
-    local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[a + 2]
-    local failed = nil
-    for i = 1, n do
-      local r = redis.pcall('XADD', KEYS[k + i], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[a + 1], 'f', frame)
-      if type(r) == 'table' and r.err then failed = r.err; break end
-      redis.call('XTRIM', KEYS[k + i], 'MINID', oldest)
-      redis.call('PUBLISH', ARGV[a + 2 + i], frame)
-    end
-    -- The id is spent either way, so the clock never hands it out twice.
-    lastId = id
-    if failed then
-      results[#results + 1] = 'err:' .. failed
-    else
-      redis.call('SET', marker, id, 'EX', ARGV[1])
-      results[#results + 1] = 'ok:' .. id
-    end
-  end
-  k = k + 1 + n
-  a = a + 3 + n
-end
-if lastId then redis.call('SET', KEYS[1], lastId) end
-return results
-`;
+export const MAX_TARGETS_PER_CALL = 256;
 
-/** The script as ioredis' defineCommand exposes it (EVALSHA, falling back to EVAL). */
-interface WithPublishCommand {
-  publishNotifications(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
+export interface PublisherOptions {
+  dedupeTtlSeconds: number;
+  historyMaxLength: number;
+  /** Entries older than this leave the history, and a stream expires this long after its last entry. */
+  historyMaxAgeSeconds: number;
 }
-
-/** Most events in one script call; a larger batch is split. */
-const MAX_BATCH = 256;
 
 interface PendingPublish {
   event: AcceptedEvent;
@@ -86,80 +38,135 @@ interface PendingPublish {
   failed: (err: Error) => void;
 }
 
-export interface PublisherOptions {
-  dedupeTtlSeconds: number;
-  historyMaxLength: number;
-  /** Entries older than this leave the history. */
-  historyMaxAgeSeconds: number;
+/** One event's share of targets in one call. */
+interface Entry {
+  pending: PendingPublish;
+  /** Index of its first target in the event's target list. */
+  first: number;
+  total: number;
+  targets: Array<[stream: string, channel: string]>;
+  frameTail: string;
 }
 
-/** Where a notification goes: (history stream, channel) pairs. */
-function targets(type: NotificationType, userIds: ReadonlyArray<string | number> | undefined): Array<[string, string]> {
+/** Where a notification goes: (history stream, channel) pairs, each user once, in a stable order so retries count the same. */
+function targetsOf(type: NotificationType, userIds: ReadonlyArray<string | number> | undefined): Array<[string, string]> {
   if (!userIds) return [[broadcastHistoryKey(type), broadcastChannel(type)]];
-  const unique = [...new Set(userIds.map(String))];
-  return unique.map((u) => [userHistoryKey(u), userChannel(u, type)]);
+  return [...new Set(userIds.map(String))].map((u) => [userHistoryKey(u), userChannel(u, type)]);
+}
+
+/** The frame without its opening `{` and id, which the script adds. */
+function frameTailOf(event: AcceptedEvent): string {
+  return JSON.stringify({
+    notification_type: event.type,
+    message: event.message,
+    data: event.data,
+    created_at: event.created_at,
+  }).slice(1);
+}
+
+/** Entries packed into calls of at most MAX_TARGETS_PER_CALL targets, in order. */
+function callsOf(entries: readonly Entry[]): Entry[][] {
+  const calls: Entry[][] = [];
+  let call: Entry[] = [];
+  let size = 0;
+  for (const entry of entries) {
+    if (size + entry.targets.length > MAX_TARGETS_PER_CALL) {
+      calls.push(call);
+      call = [];
+      size = 0;
+    }
+    call.push(entry);
+    size += entry.targets.length;
+  }
+  if (call.length > 0) calls.push(call);
+  return calls;
 }
 
 export class NotificationPublisher {
-  private readonly redis: Redis & WithPublishCommand;
-  private pending: PendingPublish[] = [];
+  private readonly redis: PublishingRedis;
+  /** Events published while a batch is on its way wait and leave together, in order. */
+  private readonly commits = new GroupCommit<PendingPublish>(
+    (batch) => this.publishBatch(batch),
+    (batch, err) => {
+      for (const { failed } of batch) failed(err as Error);
+    },
+  );
 
   constructor(
     redis: Redis,
     private readonly options: PublisherOptions,
   ) {
-    if (!('publishNotifications' in redis)) redis.defineCommand('publishNotifications', { lua: PUBLISH_SCRIPT });
-    this.redis = redis as Redis & WithPublishCommand;
+    this.redis = PUBLISH_SCRIPT.defineOn(redis) as PublishingRedis;
   }
 
   /**
    * Publishes an accepted event; resolves with its notification id, or null if
-   * it was published before. Events published in one turn of the event loop
-   * (the worker's jobs in hand) share one script call.
+   * it was published before. Events published together (a job's events) share
+   * script calls and are published in the order given; once one fails, those
+   * after it in its batch are not published and fail too, so a retry keeps the order.
    */
   publish(event: AcceptedEvent): Promise<string | null> {
-    return new Promise((published, failed) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ event, published, failed });
-    });
+    return new Promise((published, failed) => this.commits.add({ event, published, failed }));
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    for (let i = 0; i < batch.length; i += MAX_BATCH) void this.publishBatch(batch.slice(i, i + MAX_BATCH));
+  /** Resolves once everything handed to publish() has been answered. */
+  settled(): Promise<void> {
+    return this.commits.drain();
   }
 
   private async publishBatch(batch: PendingPublish[]): Promise<void> {
-    const keys: string[] = [NOTIFICATION_CLOCK_KEY];
-    const argv: Array<string | number> = [this.options.dedupeTtlSeconds, this.options.historyMaxLength, this.options.historyMaxAgeSeconds * 1000];
-    for (const { event } of batch) {
-      const pairs = targets(event.type, event.user_ids);
-      const frameTail = JSON.stringify({
-        notification_type: event.type,
-        message: event.message,
-        data: event.data,
-        created_at: event.created_at,
-      }).slice(1);
-      keys.push(publishedEventKey(event.id));
-      argv.push(pairs.length, event.type, frameTail);
-      for (const [stream, channel] of pairs) {
-        keys.push(stream);
-        argv.push(channel);
+    const entries: Entry[] = [];
+    for (const pending of batch) {
+      let frameTail: string;
+      try {
+        frameTail = frameTailOf(pending.event);
+      } catch (err) {
+        // Data that cannot be framed can never be published; it must not hold up the rest.
+        pending.failed(err as Error);
+        continue;
+      }
+      const targets = targetsOf(pending.event.type, pending.event.user_ids);
+      for (let first = 0; first < targets.length; first += MAX_TARGETS_PER_CALL) {
+        entries.push({ pending, first, total: targets.length, targets: targets.slice(first, first + MAX_TARGETS_PER_CALL), frameTail });
       }
     }
-    let results: string[];
-    try {
-      results = await this.redis.publishNotifications(keys.length, ...keys, ...argv);
-    } catch (err) {
-      for (const p of batch) p.failed(err as Error);
-      return;
+
+    const left = new Map<PendingPublish, number>();
+    const ids = new Map<PendingPublish, string | null>();
+    for (const { pending } of entries) left.set(pending, (left.get(pending) ?? 0) + 1);
+    let failure: Error | undefined;
+    for (const call of callsOf(entries)) {
+      const results = await this.run(call).catch((err: Error) => err);
+      if (results instanceof Error) {
+        failure = results;
+        break;
+      }
+      call.forEach(({ pending }, i) => {
+        const result = results[i] ?? 'err:no result for the entry';
+        if (result === 'dup' || result.startsWith('ok:')) {
+          left.set(pending, (left.get(pending) ?? 1) - 1);
+          if (result !== 'dup') ids.set(pending, ids.get(pending) ?? result.slice(3));
+        } else if (result.startsWith('err:')) {
+          failure ??= new Error(result.slice(4));
+        }
+      });
+      if (failure) break;
     }
-    batch.forEach((p, i) => {
-      const result = results[i];
-      if (result === 'dup') p.published(null);
-      else if (result?.startsWith('ok:')) p.published(result.slice(3));
-      else p.failed(new Error(result ? result.slice(4) : 'no result for the event'));
-    });
+    for (const [pending, remaining] of left) {
+      if (remaining === 0) pending.published(ids.get(pending) ?? null);
+      else pending.failed(failure ?? new Error('not published: an event before it in its batch failed'));
+    }
+  }
+
+  private run(call: readonly Entry[]): Promise<string[]> {
+    const keys: string[] = [NOTIFICATION_CLOCK_KEY];
+    const argv: Array<string | number> = [this.options.dedupeTtlSeconds, this.options.historyMaxLength, this.options.historyMaxAgeSeconds * 1000];
+    for (const { pending, first, total, targets, frameTail } of call) {
+      keys.push(publishedEventKey(pending.event.id));
+      argv.push(targets.length, first, total, pending.event.type, frameTail);
+      for (const [stream] of targets) keys.push(stream);
+      for (const [, channel] of targets) argv.push(channel);
+    }
+    return this.redis.publishNotifications(keys.length, keys, argv);
   }
 }

@@ -1,6 +1,9 @@
 import { type AcceptedEvent, QueuedEvent } from '@parking-realtime/protocol';
-import { QUEUE_PREFIX, type Redis, toFieldErrors } from '@parking-realtime/server';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type Redis, toFieldErrors } from '@parking-realtime/server';
+
+// PENDING: depth check from shared/protocol
+const eventDepthErrors = (_: unknown): Array<{ path: string; message: string }> => [];
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -8,10 +11,10 @@ import type { NotificationPublisher } from './notification-publisher.js';
 import { pauseFor, type WorkerFault } from './worker-fault.js';
 
 const queuedEvent = Compile(QueuedEvent);
+const queuedBatch = Compile(QueuedBatch);
 
 export interface WorkerOptions {
   queueName: string;
-  concurrency: number;
   /** Lock duration and stall check interval (BullMQ default 30 s). */
   lockMs?: number;
   /** A connection for BullMQ's blocking commands (maxRetriesPerRequest: null). */
@@ -20,93 +23,97 @@ export interface WorkerOptions {
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;
   fault?: WorkerFault | undefined;
-  /**
-   * Called once a job is published, before it completes: the handoff takes
-   * what else waits, in batches and in order (JobHandoff.drainWaiting). With
-   * concurrency 1 this worker takes nothing meanwhile, so jobs are published
-   * in the order they left the queue.
-   */
-  afterPublish?: () => Promise<void>;
+}
+
+function invalid(what: string, errors: Parameters<typeof toFieldErrors>[0]): never {
+  const detail = toFieldErrors(errors)
+    .map((e) => `${e.path} ${e.message}`)
+    .join('; ');
+  throw new UnrecoverableError(`invalid_event: ${what}: ${detail}`);
 }
 
 /**
- * The event as the worker trusts it. A job put on the queue by hand is held to
- * the same schema as an HTTP body; one that fails can never succeed, so it is
- * not retried.
+ * The events of a job as the worker trusts them, in order: the batch the
+ * producer stored, or one event put on the queue by hand (job name = its
+ * type), held to the same schema as an HTTP body. A job that fails can never
+ * succeed, so it is not retried.
  */
-export function acceptedEventOf(job: Pick<Job, 'data' | 'id' | 'timestamp'>): AcceptedEvent {
-  if (!queuedEvent.Check(job.data)) {
-    const detail = toFieldErrors(queuedEvent.Errors(job.data))
-      .map((e) => `${e.path} ${e.message}`)
-      .join('; ');
-    throw new UnrecoverableError(`invalid_event: ${detail}`);
-  }
-  const data = job.data as QueuedEvent;
-  return {
+export function eventsOfJob(job: Pick<Job, 'name' | 'data' | 'id' | 'timestamp'>): AcceptedEvent[] {
+  const stamp = (data: QueuedEvent): AcceptedEvent => ({
     ...data,
     id: data.id ?? String(job.id),
     created_at: data.created_at ?? new Date(job.timestamp).toISOString(),
+  });
+  const checkDepth = (data: unknown) => {
+    const errors = eventDepthErrors(data);
+    if (errors.length > 0) throw new UnrecoverableError(`invalid_event: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
   };
+  if (job.name === EVENT_BATCH_JOB) {
+    const data: unknown = job.data;
+    const events = (data as { events?: unknown } | null)?.events;
+    if (Array.isArray(events)) for (const e of events) checkDepth(e);
+    if (!queuedBatch.Check(data)) invalid('batch', queuedBatch.Errors(data));
+    return data.events.map(stamp);
+  }
+  checkDepth(job.data);
+  if (!queuedEvent.Check(job.data)) invalid('event', queuedEvent.Errors(job.data));
+  return [stamp(job.data)];
 }
 
 /**
- * Holds the writes on a connection's socket until the end of this turn of the
- * event loop. The jobs of one publish batch finish in the same turn; so
- * corked, their BullMQ completions (each a script call) leave in one write,
- * and Redis reads them in one read and answers in one write.
+ * Consumes the `notifications` queue one job at a time across every
+ * instance (BullMQ's global concurrency of 1): jobs leave in the order they
+ * were stored, and each is published before the next is taken, so events are
+ * published in the order they were accepted. Each job is a batch, so this
+ * costs BullMQ's two calls per batch, not per event. A failed attempt is
+ * retried by BullMQ with backoff; what it had published is not published
+ * again (the publisher counts each event's targets).
  */
-function endOfTurnWrites(redis: Redis): () => void {
-  let corked = false;
-  return () => {
-    const socket = redis.stream;
-    if (corked || !socket) return;
-    corked = true;
-    socket.cork();
-    setImmediate(() => {
-      corked = false;
-      socket.uncork();
-    });
-  };
-}
-
-/** Consumes the `notifications` queue: validates each job and publishes it; Redis errors are retried with backoff. */
-export function startNotificationWorker(options: WorkerOptions): Worker {
-  const holdWrites = endOfTurnWrites(options.connection);
+export function startNotificationWorker(options: WorkerOptions): { worker: Worker; close(): Promise<void> } {
+  const queue = new Queue(options.queueName, { connection: options.connection, prefix: QUEUE_PREFIX });
+  queue.on('error', () => {});
+  // The connection waits out an outage (no retry limit), so this lands once Redis is there.
+  queue.setGlobalConcurrency(1).catch((err: Error) => options.log.warn({ err: { message: err.message } }, 'could not set the queue to one job at a time'));
   const worker = new Worker(
     options.queueName,
     async (job) => {
-      const event = acceptedEventOf(job);
+      const events = eventsOfJob(job);
       await pauseFor(options.fault, 'before');
-      let notificationId: string | null;
-      try {
-        notificationId = await options.publisher.publish(event);
-      } catch (err) {
-        // BullMQ writes the failed attempt once this throws.
-        holdWrites();
-        throw err;
-      }
+      const outcomes = await Promise.allSettled(events.map((event) => options.publisher.publish(event)));
       await pauseFor(options.fault, 'after');
-      if (notificationId) options.metrics?.published.inc({ type: event.type });
-      await options.afterPublish?.();
-      // BullMQ writes the completion once this returns: held here, after the handoff's drain,
-      // so the jobs that finish in this turn share one write.
-      holdWrites();
-      return { notificationId };
+      let published = 0;
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled' && outcome.value) {
+          published += 1;
+          options.metrics?.published.inc({ type: events[i]!.type });
+        }
+      });
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      // BullMQ records the failed attempt and retries the job; its published events are skipped then.
+      if (failure) throw failure.reason;
+      return { events: events.length, published };
     },
     {
       connection: options.connection,
       prefix: QUEUE_PREFIX,
-      concurrency: options.concurrency,
+      concurrency: 1,
       ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
     },
   );
-  worker.on('completed', (job, result: { notificationId: string | null }) => {
-    options.log.debug({ eventId: job.id, notificationId: result.notificationId }, 'event published');
+  worker.on('completed', (job, result: { events: number; published: number }) => {
+    options.log.debug({ jobId: job.id, ...result }, 'events published');
   });
   worker.on('failed', (job, err) => {
     options.metrics?.failed.inc();
-    options.log.warn({ eventId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'event failed');
+    options.log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'job failed');
   });
   worker.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'worker error'));
-  return worker;
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      await options.publisher.settled();
+      await queue.close();
+    },
+  };
 }

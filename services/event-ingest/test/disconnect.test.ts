@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { CONTROL_CHANNEL, createRedis } from '@parking-realtime/server';
+import { CONTROL_CHANNEL, createNotificationProducer, createRedis } from '@parking-realtime/server';
 import { REPO_ROOT, serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildEventIngestApp } from '../src/app.js';
@@ -12,7 +12,7 @@ const listener = createRedis(redisServer.url, { name: 'listener' });
 const heard: unknown[] = [];
 listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
 await listener.subscribe(CONTROL_CHANNEL);
-const { app } = await buildEventIngestApp(loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' }), { redis });
+const { app } = await buildEventIngestApp(loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' }), { redis, producer: createNotificationProducer({ connection: redis }) });
 t.teardown(async () => {
   await app.close();
   redis.disconnect();

@@ -1,4 +1,4 @@
-import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
+import { createNotificationProducer, createRedis, EVENT_BATCH_JOB, QUEUE_PREFIX, type QueuedBatch } from '@parking-realtime/server';
 import { metricValue, serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import t from 'tap';
@@ -9,10 +9,12 @@ const SECRET = 'service-secret-that-is-long-enough-012345';
 const redisServer = await startRedis({ appendonly: true });
 const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
 const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' });
-const { app } = await buildEventIngestApp(config, { redis });
-const inspector = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+const producer = createNotificationProducer({ connection: redis });
+const { app } = await buildEventIngestApp(config, { redis, producer });
+const inspector = new Queue<QueuedBatch>('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
 t.teardown(async () => {
   await app.close();
+  await producer.close();
   await inspector.close();
   redis.disconnect();
   await redisServer.stop();
@@ -22,33 +24,43 @@ const auth = { authorization: `Bearer ${serviceJwt(SECRET)}` };
 const post = (payload: unknown, headers: Record<string, string> = auth) =>
   app.inject({ method: 'POST', url: '/api/events/', headers, payload: payload as object });
 
+/** Every stored copy of an event, with the job that holds it, oldest job first. */
+async function stored(id: string) {
+  const jobs = await inspector.getJobs(['waiting', 'active', 'completed', 'delayed'], 0, -1, true);
+  return jobs
+    .filter((job) => job?.name === EVENT_BATCH_JOB)
+    .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id))
+    .flatMap((job) => job.data.events.filter((e) => e.id === id).map((event) => ({ job, event })));
+}
+
 const reservation = { type: 'reservation', message: 'New reservation created', data: { reservation_id: 123, status: 'active' }, user_ids: [1] };
 
-t.test('202 with the id once the job is stored: name = type, id = event id', async (t) => {
+t.test('202 with the id once the event is stored, in a job of its own id space', async (t) => {
   const res = await post({ ...reservation, id: 'evt-1' });
   t.equal(res.statusCode, 202);
   t.same(res.json(), { id: 'evt-1' });
-  const job = await inspector.getJob('evt-1');
-  t.ok(job, 'the job is in Redis when 202 is answered');
-  t.equal(job!.name, 'reservation');
-  t.match(job!.data, { ...reservation, id: 'evt-1' });
-  t.match(job!.data.created_at, /^\d{4}-\d\d-\d\dT/);
+  const [copy, ...more] = await stored('evt-1');
+  t.ok(copy, 'the event is in Redis when 202 is answered');
+  t.equal(more.length, 0);
+  t.not(copy!.job.id, 'evt-1', 'the job id is BullMQ\'s, not the event id');
+  t.match(copy!.event, { ...reservation, id: 'evt-1' });
+  t.match(copy!.event.created_at, /^\d{4}-\d\d-\d\dT/);
 });
 
 t.test('an id is generated when absent', async (t) => {
   const res = await post({ type: 'parking_lot', message: 'Lot A has 3 free spots', data: { lot_id: 1, free: 3 } });
   t.equal(res.statusCode, 202);
   t.match(res.json().id, /^[0-9a-f-]{36}$/);
-  t.ok(await inspector.getJob(res.json().id));
+  t.equal((await stored(res.json().id)).length, 1);
 });
 
-t.test('the same id twice is accepted twice and stored once', async (t) => {
-  const before = await inspector.getJobCountByTypes('waiting', 'active', 'completed', 'delayed');
+t.test('the same id twice is accepted twice, stored as it came, in order (the worker publishes it once)', async (t) => {
   t.equal((await post({ ...reservation, id: 'evt-dup' })).statusCode, 202);
   t.equal((await post({ ...reservation, id: 'evt-dup', message: 'changed' })).statusCode, 202);
-  const after = await inspector.getJobCountByTypes('waiting', 'active', 'completed', 'delayed');
-  t.equal(after - before, 1);
-  t.equal((await inspector.getJob('evt-dup'))!.data.message, reservation.message, 'the first one stands');
+  t.same(
+    (await stored('evt-dup')).map((c) => c.event.message),
+    [reservation.message, 'changed'],
+  );
 });
 
 t.test('events arriving together are stored in one write to Redis, each answered for itself', async (t) => {
@@ -62,8 +74,13 @@ t.test('events arriving together are stored in one write to Redis, each answered
     answers.map((a) => [a.statusCode, a.json().id]),
     ids.map((id) => [202, id]),
   );
-  for (const id of new Set(ids)) t.ok(await inspector.getJob(id), `${id} stored`);
-  t.same((await inspector.getJob('evt-b1'))!.data.data, { i: 0 }, 'a repeated id in the batch is stored once, the first');
+  const [job, ...others] = new Set((await stored('evt-b2')).map((c) => c.job));
+  t.equal(others.length, 0);
+  t.same(
+    job!.data.events.map((e) => [e.id, e.data]),
+    ids.map((id, i) => [id, { i }]),
+    'one job holds every event, a repeated id too, in the order they arrived',
+  );
 });
 
 const invalid: Array<[string, unknown, string]> = [
@@ -147,6 +164,6 @@ t.test('503 while Redis is unreachable, 202 again once it is back', async (t) =>
   await waitFor(() => redis.status === 'ready', 10_000, 'reconnect');
   const after = await post({ ...reservation, id: 'evt-after' });
   t.equal(after.statusCode, 202);
-  t.notOk(await inspector.getJob('evt-outage'), 'the refused event was not stored');
-  t.ok(await inspector.getJob('evt-1'), 'what was accepted before survived the restart');
+  t.equal((await stored('evt-outage')).length, 0, 'the refused event was not stored');
+  t.equal((await stored('evt-1')).length, 1, 'what was accepted before survived the restart');
 });

@@ -29,9 +29,8 @@ t.teardown(async () => {
 function startWorker(publisherUrl = redisServer.url): { worker: Worker; close(): Promise<void> } {
   const workerRedis = createRedis(redisServer.url, { name: 'worker', maxRetriesPerRequest: null });
   const publisherRedis = createRedis(publisherUrl, { name: 'publisher', failFast: true });
-  const worker = startNotificationWorker({
+  const { worker, close } = startNotificationWorker({
     queueName: QUEUE_NAME,
-    concurrency: 4,
     connection: workerRedis,
     publisher: new NotificationPublisher(publisherRedis, publisherOptions),
     log: pino({ level: 'silent' }),
@@ -39,7 +38,7 @@ function startWorker(publisherUrl = redisServer.url): { worker: Worker; close():
   return {
     worker,
     async close() {
-      await worker.close();
+      await close();
       workerRedis.disconnect();
       publisherRedis.disconnect();
     },
@@ -109,7 +108,7 @@ t.test('a poisoned job is listed as failed with its reason', async (t) => {
 t.test('a job failed for a transient reason is replayed and published exactly once', async (t) => {
   const id = 'transient-1';
   // Added while no worker runs; the first worker to see it cannot reach the publisher's Redis.
-  await queue.add('reservation', validEvent(id), { ...notificationJobOptions(3600), jobId: id, attempts: 1 });
+  await queue.add('reservation', validEvent(id), { ...notificationJobOptions(), jobId: id, attempts: 1 });
   const broken = startWorker(`redis://127.0.0.1:${await freePort()}`);
   await outcome(broken.worker, id, 'failed');
   await broken.close();

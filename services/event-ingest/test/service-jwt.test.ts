@@ -1,4 +1,4 @@
-import { createRedis } from '@parking-realtime/server';
+import { createNotificationProducer, createRedis } from '@parking-realtime/server';
 import { serviceJwt, simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildEventIngestApp } from '../src/app.js';
@@ -10,7 +10,7 @@ const SKEW_S = 2;
 const redisServer = await startRedis();
 const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
 const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent', JWT_CLOCK_SKEW_SECONDS: String(SKEW_S) });
-const { app } = await buildEventIngestApp(config, { redis });
+const { app } = await buildEventIngestApp(config, { redis, producer: createNotificationProducer({ connection: redis }) });
 t.teardown(async () => {
   await app.close();
   redis.disconnect();

@@ -4,13 +4,19 @@
  * answers in one write. When idle, an item leaves at the end of the current
  * turn of the event loop, with whatever else arrived in that turn.
  *
- * `commit` answers each item of its batch itself and must not reject.
+ * `commit` answers each item of its batch. If it throws or rejects instead,
+ * `fail` answers every item of that batch with the error: the work is
+ * deferred, so an exception here would otherwise end the process, and it must
+ * cost only the batch it came from.
  */
 export class GroupCommit<T> {
   private pending: T[] = [];
   private writing: Promise<void> | undefined;
 
-  constructor(private readonly commit: (batch: T[]) => Promise<void>) {}
+  constructor(
+    private readonly commit: (batch: T[]) => Promise<void>,
+    private readonly fail: (batch: T[], err: unknown) => void,
+  ) {}
 
   add(item: T): void {
     if (this.pending.length === 0 && !this.writing) setImmediate(() => this.flush());
@@ -29,9 +35,21 @@ export class GroupCommit<T> {
     if (this.writing || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.writing = this.commit(batch).then(() => {
+    this.writing = this.run(batch).then(() => {
       this.writing = undefined;
       if (this.pending.length > 0) setImmediate(() => this.flush());
     });
+  }
+
+  private async run(batch: T[]): Promise<void> {
+    try {
+      await this.commit(batch);
+    } catch (err) {
+      try {
+        this.fail(batch, err);
+      } catch {
+        // An answer that throws cannot be answered again; the rest of the batch was answered.
+      }
+    }
   }
 }

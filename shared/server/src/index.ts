@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './event-validation.js';
 export * from './logger.js';
+export * from './lua-script.js';
 export * from './notification-producer.js';
 export * from './queue-options.js';
 export * from './redis.js';

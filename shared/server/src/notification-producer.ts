@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
-import { DEFAULT_DEDUPE_TTL_SECONDS, notificationJobOptions } from './queue-options.js';
 import { GroupCommit } from './group-commit.js';
+import { EVENT_BATCH_JOB, MAX_EVENTS_PER_JOB, notificationJobOptions, type QueuedBatch } from './queue-options.js';
 import { createRedis } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
 
@@ -13,21 +13,24 @@ export interface NotificationProducerOptions {
   connection: string | Redis;
   /** Default `notifications`. */
   queueName?: string;
-  /** Default 86400 (24 h). */
-  dedupeTtlSeconds?: number;
 }
 
-/** The typed way for a Node domain service to send notifications. */
+/**
+ * The one way events are accepted: by a Node domain service directly, and by
+ * event-ingest for `POST /api/events/`.
+ */
 export interface NotificationProducer {
   /**
-   * Validates and enqueues an event. Resolves once the job is stored in Redis,
-   * with the event id (generated when absent). Sending the same id again within
-   * the dedupe window is accepted and delivered once.
+   * Validates and stores an event. Resolves once it is stored in Redis, with
+   * the event id (generated when absent). Sending the same id again within the
+   * dedupe window is accepted and delivered once. Events sent one after
+   * another (each awaited, or in one turn of the event loop) are stored, and
+   * so published, in that order.
    * Rejects with InvalidEventError for a bad event, or with Redis' error while it is unreachable.
    */
   send(event: NotificationEvent): Promise<{ id: string }>;
   close(): Promise<void>;
-  readonly queue: Queue<AcceptedEvent>;
+  readonly queue: Queue<QueuedBatch>;
 }
 
 /** Validates an event and stamps it as the queue stores it: with its id (generated when absent) and the time it was accepted. */
@@ -36,10 +39,19 @@ export function acceptEvent(event: NotificationEvent): AcceptedEvent {
   return { ...event, id: event.id ?? randomUUID(), created_at: new Date().toISOString() };
 }
 
-interface PendingJob {
+interface PendingEvent {
   event: AcceptedEvent;
   stored: () => void;
   failed: (err: unknown) => void;
+}
+
+/** Jobs of at most MAX_EVENTS_PER_JOB events each, in acceptance order. */
+function jobsOf(batch: readonly PendingEvent[]): Array<{ name: string; data: QueuedBatch }> {
+  const jobs: Array<{ name: string; data: QueuedBatch }> = [];
+  for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_JOB) {
+    jobs.push({ name: EVENT_BATCH_JOB, data: { events: batch.slice(i, i + MAX_EVENTS_PER_JOB).map((p) => p.event) } });
+  }
+  return jobs;
 }
 
 export function createNotificationProducer(options: NotificationProducerOptions): NotificationProducer {
@@ -48,48 +60,28 @@ export function createNotificationProducer(options: NotificationProducerOptions)
     typeof options.connection === 'string'
       ? createRedis(options.connection, { name: 'notification-producer', failFast: true })
       : options.connection;
-  const jobOptions = notificationJobOptions(options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS);
-  const queue = new Queue<AcceptedEvent>(options.queueName ?? DEFAULT_QUEUE_NAME, {
+  const queue = new Queue<QueuedBatch>(options.queueName ?? DEFAULT_QUEUE_NAME, {
     connection,
     prefix: QUEUE_PREFIX,
-    defaultJobOptions: jobOptions,
+    defaultJobOptions: notificationJobOptions(),
   });
   // Queue re-emits connection errors; without a listener they would crash the process.
   queue.on('error', () => {});
 
-  async function store(batch: PendingJob[]): Promise<void> {
-    let client: Awaited<typeof queue.client>;
-    try {
-      client = await queue.client;
-    } catch (err) {
-      for (const job of batch) job.failed(err);
-      return;
-    }
-    // Corked, the socket gathers the jobs' commands and writes them at uncork,
-    // with one writev. Not an ioredis pipeline: its constructor copies every
-    // script BullMQ defined on the connection, which costs more than the writes.
-    // Each job keeps its own reply, so one refused job does not fail the others.
-    const add = ({ event, stored, failed }: PendingJob): Promise<void> => {
-      try {
-        return new Job(queue, event.type, event, { ...jobOptions, jobId: event.id }, event.id).addJob(client).then(stored, failed);
-      } catch (err) {
-        failed(err);
-        return Promise.resolve();
-      }
-    };
-    const socket = connection.stream;
-    socket?.cork();
-    let added: Array<Promise<void>>;
-    try {
-      added = batch.map(add);
-    } finally {
-      socket?.uncork();
-    }
-    await Promise.all(added);
-  }
-
-  // 202 still means stored: each event waits for its own batch's reply.
-  const commits = new GroupCommit<PendingJob>(store);
+  // The events gathered while the previous batch was on its way leave as one
+  // job (one BullMQ call, one write), so jobs grow with the load; each event
+  // is answered only once its job is stored, and a failure answers its batch.
+  const commits = new GroupCommit<PendingEvent>(
+    async (batch) => {
+      const [only, ...more] = jobsOf(batch);
+      if (only && more.length === 0) await queue.add(only.name, only.data);
+      else await queue.addBulk(jobsOf(batch));
+      for (const { stored } of batch) stored();
+    },
+    (batch, err) => {
+      for (const { failed } of batch) failed(err);
+    },
+  );
 
   return {
     queue,

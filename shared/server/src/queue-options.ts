@@ -1,18 +1,40 @@
+import { QueuedEvent } from '@parking-realtime/protocol';
 import type { JobsOptions } from 'bullmq';
+import { type Static, Type } from 'typebox';
 
-/** Default DEDUPE_TTL_SECONDS: an event id enqueued again within a day is delivered once. */
+/** Default DEDUPE_TTL_SECONDS: an event id sent again within a day is delivered once. */
 export const DEFAULT_DEDUPE_TTL_SECONDS = 86_400;
 
 /**
- * Job options for every notification job. Completed jobs are kept for the
- * dedupe window, so BullMQ ignores a re-add with the same job id; failed jobs
- * stay a week for an operator to inspect and replay.
+ * Name of the jobs the producer stores: each holds the events accepted in one
+ * batch, in the order they were accepted. A job whose name is a notification
+ * type holds one event (put on the queue by hand, say by a service in another
+ * language); the worker takes both.
  */
-export function notificationJobOptions(dedupeTtlSeconds: number): JobsOptions {
+export const EVENT_BATCH_JOB = 'events';
+
+/** Most events in one job; a larger batch is stored as several jobs, in order. */
+export const MAX_EVENTS_PER_JOB = 256;
+
+/** The data of an `events` job. */
+export const QueuedBatch = Type.Object(
+  { events: Type.Array(QueuedEvent, { minItems: 1, maxItems: MAX_EVENTS_PER_JOB }) },
+  { additionalProperties: false },
+);
+export type QueuedBatch = Static<typeof QueuedBatch>;
+
+/**
+ * Job options for every notification job. Job ids are BullMQ's own (the
+ * events' ids are not job ids, so no event id can name one of BullMQ's keys);
+ * an event id is deduplicated by the publisher's marker instead. Completed
+ * jobs are kept only as a short record; failed jobs stay a week for an
+ * operator to inspect and replay.
+ */
+export function notificationJobOptions(): JobsOptions {
   return {
     attempts: 8,
     backoff: { type: 'exponential', delay: 250 },
-    removeOnComplete: { age: dedupeTtlSeconds, count: 100_000 },
+    removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 7 * 86_400 },
   };
 }

@@ -50,7 +50,10 @@ export function broadcastHistoryKey(type: NotificationType): string {
   return `pr:{t:${type}}:history`;
 }
 
-/** Marks an event id as published, for the dedupe window. */
+/**
+ * How many of an event's targets it was published to, for the dedupe window:
+ * a retry skips those, and an event that reached them all is a duplicate.
+ */
 export function publishedEventKey(eventId: string): string {
   return `pr:published:{${eventId}}`;
 }
@@ -58,18 +61,12 @@ export function publishedEventKey(eventId: string): string {
 /** The last notification id handed out; makes ids strictly increasing across all streams. */
 export const NOTIFICATION_CLOCK_KEY = 'pr:notification-clock';
 
-/** BullMQ key prefix; the hash tag keeps every key of a queue in one slot, as BullMQ requires on a cluster. */
+/**
+ * BullMQ key prefix (its `prefix` option); the hash tag keeps every key of a
+ * queue in one slot, as BullMQ requires on a cluster. BullMQ alone builds and
+ * reads its keys.
+ */
 export const QUEUE_PREFIX = '{pr}';
 
 /** Default BullMQ queue name (`QUEUE_NAME`). */
 export const DEFAULT_QUEUE_NAME = 'notifications';
-
-/**
- * A key of a BullMQ queue as BullMQ itself builds it, for scripts that work on
- * the queue beside BullMQ's own: `{pr}:<queue>:<part>`, where part is a list
- * or set (`wait`, `active`, `completed`, ...), `meta`, `events`, or a job id
- * (the job's hash; its lock is `<job key>:lock`).
- */
-export function queueKey(queueName: string, part: string): string {
-  return `${QUEUE_PREFIX}:${queueName}:${part}`;
-}

@@ -1,5 +1,6 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.js';
 import { userWsTokensKey, wsTokenKey } from './redis-names.js';
 
 /** What Redis holds for a live token. The raw token is never stored. */
@@ -29,17 +30,8 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/**
- * The token and its place in the user's index in one command: one round trip
- * and one parsed command, where MULTI/SET/SADD/EXPIRE/EXEC cost five, and
- * atomic all the same, so no live token is ever missing from the index that
- * revocation reads. KEYS: token key, user index. ARGV: record, token hash, TTL.
- */
-const ISSUE_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return 1`;
+/** Sets a token and adds it to the user's index in one step (`issue-ws-token.lua`). */
+const ISSUE_SCRIPT = new LuaScript('issueWsToken', new URL('./issue-ws-token.lua', import.meta.url), 2);
 
 type IssuingRedis = Redis & {
   issueWsToken(tokenKey: string, indexKey: string, record: string, hash: string, ttlSeconds: number): Promise<unknown>;
@@ -61,9 +53,7 @@ export class TokenStore {
     redis: Redis,
     private readonly ttlSeconds: number,
   ) {
-    // Idempotent: ioredis keeps one definition per name and loads the script on first use.
-    redis.defineCommand('issueWsToken', { numberOfKeys: 2, lua: ISSUE_SCRIPT });
-    this.redis = redis as IssuingRedis;
+    this.redis = ISSUE_SCRIPT.defineOn(redis) as IssuingRedis;
   }
 
   /** Mints a token for `userId`; the caller hands the raw token to the user and forgets it. */
@@ -80,7 +70,7 @@ export class TokenStore {
     const index = userWsTokensKey(userId);
     const hashes = await this.redis.smembers(index);
     if (hashes.length === 0) return 0;
-    const [[, removed] = [null, 0]] = (await this.redis.multi().del(...hashes.map(wsTokenKey)).srem(index, ...hashes).exec()) ?? [];
+    const [[, removed] = [null, 0]] = (await this.redis.multi().del(hashes.map(wsTokenKey)).srem(index, hashes).exec()) ?? [];
     return Number(removed);
   }
 

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/**
+ * A Lua script kept in its own `.lua` file beside the module that runs it
+ * (its header says what KEYS and ARGV hold), read once when that module is
+ * imported. The build copies `.lua` files next to the compiled modules.
+ */
+export class LuaScript {
+  readonly lua: string;
+
+  constructor(
+    /** The command name ioredis gives the script on a connection. */
+    readonly name: string,
+    file: URL,
+    /** Fixed number of keys, when the script has one (the caller then passes keys without a count). */
+    private readonly numberOfKeys?: number,
+  ) {
+    this.lua = readFileSync(file, 'utf8');
+  }
+
+  /**
+   * Defines the script on a connection, once per connection; ioredis then
+   * runs it by EVALSHA, falling back to EVAL after a Redis restart.
+   */
+  defineOn<R extends Redis>(redis: R): R {
+    if (!(this.name in redis)) redis.defineCommand(this.name, this.numberOfKeys === undefined ? { lua: this.lua } : { lua: this.lua, numberOfKeys: this.numberOfKeys });
+    return redis;
+  }
+}
