@@ -14,7 +14,7 @@ export class Audience {
     const connections = await mapConcurrent(indices, 64, (i) =>
       sut.connect(userOf(i), types, (payload: BenchPayload) => audience.current?.onPayload(i, payload)),
     );
-    audience.connections.push(...connections);
+    for (const connection of connections) audience.connections.push(connection);
     return audience;
   }
 

@@ -70,7 +70,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startService('event-ingest', env(options.eventIngestPort), 30_000, echo),
       ...options.notifierPorts.map((p) => startService('notifier', env(p), 30_000, echo)),
     ]);
-    services.push(...started);
+    for (const service of started) services.push(service);
     const [authToken, eventIngest, ...notifiers] = started as [ServiceProcess, ServiceProcess, ...ServiceProcess[]];
     for (const service of started) {
       void service.exited.then(({ code, signal }) => {
