@@ -3,16 +3,18 @@ import t from 'tap';
 import { Cluster } from './support/cluster.js';
 
 // What a domain service expects: what it sends one after another reaches the user in that order,
-// even while other senders are sending at the same time and the worker takes jobs in batches.
+// even while other senders are sending at the same time, to either of two event-ingest instances
+// whose workers both take from the queue.
 const cluster = await Cluster.start({ notifiers: 1 });
+const second = await cluster.startExtraIngest();
 t.teardown(() => cluster.stop());
 const notifier = cluster.notifiers[0]!;
 const EVENTS = 1200;
 const SENDERS = 4;
 
-for (const via of ['producer', 'http'] as const) {
+for (const via of ['producer', 'http', 'two instances over HTTP'] as const) {
   t.test(`events each sender sends one after another (${via}) arrive in that order`, async (t) => {
-    const user = `order-${via}`;
+    const user = `order-${via.replaceAll(' ', '-')}`;
     const socket = await TestSocket.connect(`${notifier.url.replace('http', 'ws')}/ws/notifications/?token=${await cluster.wsToken(user)}`);
     await socket.subscribe(['reservation']);
     const seen: number[] = [];
@@ -26,8 +28,10 @@ for (const via of ['producer', 'http'] as const) {
       Array.from({ length: SENDERS }, async (_, sender) => {
         for (let seq = sender; seq < EVENTS; seq += SENDERS) {
           const event = { type: 'reservation' as const, message: `#${seq}`, data: { seq }, user_ids: [user] };
+          // Over two instances, half the senders send to each: each sender keeps to one.
+          const ingest = via === 'two instances over HTTP' && sender % 2 === 1 ? second : cluster.ingest;
           if (via === 'producer') await cluster.producer.send(event);
-          else if ((await cluster.post(event)) !== 202) refused.push(seq);
+          else if ((await cluster.post(event, ingest)) !== 202) refused.push(seq);
         }
       }),
     );

@@ -28,6 +28,8 @@ export interface ClusterOptions {
 /** Redis and every service as real processes, for fault tests. */
 export class Cluster {
   readonly producer: NotificationProducer;
+  /** Further event-ingest instances (startExtraIngest), stopped with the cluster. */
+  readonly extraIngests: ServiceProcess[] = [];
   private constructor(
     readonly redis: TestRedis,
     readonly auth: ServiceProcess,
@@ -57,6 +59,13 @@ export class Cluster {
     return this.ingest;
   }
 
+  /** Another event-ingest beside the first, with its own worker, as a scaled deployment runs them. */
+  async startExtraIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    const ingest = await startService('event-ingest', { ...this.env, ...extraEnv });
+    this.extraIngests.push(ingest);
+    return ingest;
+  }
+
   alive(): ServiceProcess[] {
     return this.notifiers.filter((n) => !n.hasExited());
   }
@@ -83,10 +92,10 @@ export class Cluster {
     });
   }
 
-  /** POST /api/events/; resolves with the HTTP status (never throws for a refusal). */
-  async post(event: Record<string, unknown>): Promise<number> {
+  /** POST /api/events/ (to `ingest`, by default the first); resolves with the HTTP status (never throws for a refusal). */
+  async post(event: Record<string, unknown>, ingest: ServiceProcess = this.ingest): Promise<number> {
     try {
-      const res = await fetch(`${this.ingest.url}/api/events/`, {
+      const res = await fetch(`${ingest.url}/api/events/`, {
         method: 'POST',
         headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
         body: JSON.stringify(event),
@@ -100,7 +109,7 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await this.producer.close();
-    await Promise.all([this.auth, this.ingest, ...this.notifiers].map((s) => s.kill('SIGTERM')));
+    await Promise.all([this.auth, this.ingest, ...this.extraIngests, ...this.notifiers].map((s) => s.kill('SIGTERM')));
     await this.redis.stop();
   }
 }
