@@ -49,7 +49,7 @@ t.test('an event id of any allowed form is stored, published once and deduplicat
       // The queue and BullMQ's own keys still work: every job is taken and completed.
       await waitFor(async () => {
         const counts = await producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-        return counts.waiting + counts.active + counts.delayed === 0 ? counts : null;
+        return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0 ? counts : null;
       }, 10_000, 'the queue to drain');
       if ((await producer.queue.getJobCounts('failed')).failed !== 0) return false;
       const history = await redis.xrange(userHistoryKey(user), '-', '+');

@@ -124,7 +124,7 @@ t.test('a job failed for a transient reason is replayed and published exactly on
   const completed = outcome(healthy.worker, id, 'completed');
   await replayFailed(queue, id);
   await completed;
-  t.equal(await (await queue.getJob(id))!.getState(), 'completed');
+  t.equal(await queue.getJob(id), undefined, 'completed, and removed as completed jobs are');
 
   // A sentinel published after the replay arrives after any frame the replay produced.
   const publisher = createRedis(redisServer.url, { name: 'sentinel' });
@@ -135,7 +135,11 @@ t.test('a job failed for a transient reason is replayed and published exactly on
   t.equal(frames.length, 1, 'published exactly once');
   t.equal(frames[0]!.channel, userChannel('77', 'reservation'));
 
-  await t.rejects(replayFailed(queue, id), { code: 'not_failed' }, 'a completed job is not replayed');
+  await t.rejects(replayFailed(queue, id), { code: 'not_found' }, 'a completed job is not replayed');
+  const keptDone = outcome(healthy.worker, 'kept-1', 'completed');
+  await queue.add('reservation', validEvent('kept-1'), { jobId: 'kept-1', removeOnComplete: false });
+  await keptDone;
+  await t.rejects(replayFailed(queue, 'kept-1'), { code: 'not_failed' }, 'nor is a completed job that was kept');
 });
 
 t.test('replaying an unknown id rejects with not_found', async (t) => {

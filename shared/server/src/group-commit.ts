@@ -4,6 +4,12 @@
  * answers in one write. When idle, an item leaves at the end of the current
  * turn of the event loop, with whatever else arrived in that turn.
  *
+ * With `minIntervalMs`, a batch leaves no sooner than that after the one
+ * before it started, so under load batches grow by the interval's worth
+ * instead of leaving one per round trip; an item that finds the batcher idle
+ * for longer leaves at the end of its turn as before, so a quiet system pays
+ * nothing for it.
+ *
  * `commit` answers each item of its batch. If it throws or rejects instead,
  * `fail` answers every item of that batch with the error: the work is
  * deferred, so an exception here would otherwise end the process, and it must
@@ -12,14 +18,17 @@
 export class GroupCommit<T> {
   private pending: T[] = [];
   private writing: Promise<void> | undefined;
+  private lastStart = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly commit: (batch: T[]) => Promise<void>,
     private readonly fail: (batch: T[], err: unknown) => void,
+    private readonly minIntervalMs = 0,
   ) {}
 
   add(item: T): void {
-    if (this.pending.length === 0 && !this.writing) setImmediate(() => this.flush());
+    if (this.pending.length === 0 && !this.writing) this.schedule();
     this.pending.push(item);
   }
 
@@ -31,13 +40,24 @@ export class GroupCommit<T> {
     }
   }
 
+  /** Flushes at the end of this turn, or once the interval since the last batch started is over. */
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    if (wait > 0) this.timer = setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
+  }
+
   private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.writing || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    this.lastStart = Date.now();
     this.writing = this.run(batch).then(() => {
       this.writing = undefined;
-      if (this.pending.length > 0) setImmediate(() => this.flush());
+      if (this.pending.length > 0) this.schedule();
     });
   }
 

@@ -56,3 +56,30 @@ t.test('items added while a batch is on its way leave together as the next batch
   await Promise.all([first, ...later]);
   t.same(batches, [[1], [2, 3, 4]]);
 });
+
+t.test('with a minimum interval, a batch leaves no sooner than that after the one before; an idle batcher does not wait', async (t) => {
+  const starts: Array<{ at: number; size: number }> = [];
+  const commits = new GroupCommit<Item>(
+    async (batch) => {
+      starts.push({ at: performance.now(), size: batch.length });
+      for (const item of batch) item.answer('stored');
+    },
+    () => {},
+    50,
+  );
+  const idle = new GroupCommit<Item>(
+    async (batch) => {
+      for (const item of batch) item.answer('stored');
+    },
+    () => {},
+    600_000,
+  );
+  // Generous: had it waited out its ten-minute interval, this would say so.
+  const first = await Promise.race([add(idle, 0), new Promise((r) => setTimeout(() => r('waited'), 10_000))]);
+  t.equal(first, 'stored', 'an idle batcher sends at once, whatever its interval');
+  t.equal(await add(commits, 1), 'stored', 'the first item left at once');
+  // Sent right after: these wait for the interval and leave together.
+  await Promise.all([add(commits, 2), add(commits, 3), add(commits, 4)]);
+  t.same(starts.map((s) => s.size), [1, 3]);
+  t.ok(starts[1]!.at - starts[0]!.at >= 49, `the second batch left ${Math.round(starts[1]!.at - starts[0]!.at)} ms after the first`);
+});
