@@ -46,7 +46,7 @@ export const eventIngestEnv = {
   WORKER_FAULT_PHASE: Type.Union([Type.Literal('before'), Type.Literal('after')], { default: 'before' }),
   /**
    * Under load, events accepted within this window leave as one job; an event
-   * that finds the producer idle leaves at once. Default 2 ms; 0 sends a job per round trip.
+   * that finds the producer idle leaves at once. Default 5 ms; 0 sends a job per round trip.
    */
   EVENT_BATCH_WINDOW_MS: Type.Integer({ default: DEFAULT_BATCH_WINDOW_MS, minimum: 0, maximum: 100 }),
   /** Largest POST /api/events/ body. Default 65536 bytes. */

@@ -17,7 +17,7 @@ export interface NotificationProducerOptions {
    * Under load, the events accepted within this long leave as one job (each
    * still answered only once stored); an event that finds the producer idle
    * leaves at once. Jobs are what the worker pays for, one at a time, so
-   * fewer and larger jobs are what carry a high rate. Default 2 ms.
+   * fewer and larger jobs are what carry a high rate. Default 5 ms.
    */
   batchWindowMs?: number;
 }
@@ -47,7 +47,7 @@ export function acceptEvent(event: NotificationEvent): AcceptedEvent {
 }
 
 /** Default batchWindowMs (EVENT_BATCH_WINDOW_MS). */
-export const DEFAULT_BATCH_WINDOW_MS = 2;
+export const DEFAULT_BATCH_WINDOW_MS = 5;
 
 interface PendingEvent {
   event: AcceptedEvent;
