@@ -102,6 +102,15 @@ export class TokenStore {
   private flushConsumes(): void {
     const batch = this.pendingConsumes;
     this.pendingConsumes = [];
+    try {
+      this.sendConsumes(batch);
+    } catch (err) {
+      // Deferred work: a throw here would end the process; it answers its batch instead.
+      for (const { reject } of batch) reject(err);
+    }
+  }
+
+  private sendConsumes(batch: PendingConsume[]): void {
     if (batch.length === 1) {
       const only = batch[0]!;
       this.redis.getdel(only.key).then(only.resolve, only.reject);
