@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DestinationStream } from 'pino';
-import { ChannelSubscriber } from './channel-subscriber.js';
+import { ChannelSubscriber, subscribeAll } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
 import { closeSpread } from './graceful-close.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -120,8 +120,8 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   deps.subscriberRedis.on('ready', () => {
     if (!subscriptionLost) return;
     subscriptionLost = false;
-    const channels = [CONTROL_CHANNEL, ...index.channels()];
-    const resubscribed = deps.subscriberRedis.subscribe(...channels);
+    // As many channels as the sockets need: in bounded commands, never spread into one call.
+    const resubscribed = subscribeAll(deps.subscriberRedis, [CONTROL_CHANNEL, ...index.channels()]);
     void resubscribed.then(() => {
       epoch += 1;
       metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);

@@ -1,9 +1,45 @@
 import type { Redis } from 'ioredis';
 
 /**
+ * Most channels named in one SUBSCRIBE or UNSUBSCRIBE. Spreading a whole list
+ * into one call puts every channel on the stack: past about 120,000 channels
+ * that throws `RangeError: Maximum call stack size exceeded`.
+ */
+export const MAX_CHANNELS_PER_COMMAND = 1000;
+
+/**
+ * SUBSCRIBE to every channel, any number of them, in commands of a bounded
+ * size sent back to back. Settles once every command is answered, like one
+ * command would: resolves if all succeeded, else rejects with the first error.
+ */
+export function subscribeAll(redis: Redis, channels: readonly string[]): Promise<void> {
+  return settled(inChunks(channels).map((chunk) => redis.subscribe(...chunk)));
+}
+
+/** UNSUBSCRIBE from every channel, as `subscribeAll` subscribes. */
+export function unsubscribeAll(redis: Redis, channels: readonly string[]): Promise<void> {
+  return settled(inChunks(channels).map((chunk) => redis.unsubscribe(...chunk)));
+}
+
+function inChunks(channels: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  for (let i = 0; i < channels.length; i += MAX_CHANNELS_PER_COMMAND) {
+    chunks.push(channels.slice(i, i + MAX_CHANNELS_PER_COMMAND));
+  }
+  return chunks;
+}
+
+async function settled(commands: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(commands);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
  * Keeps one Redis subscriber connection subscribed to exactly the channels
- * asked for. Changes made in one tick go out as one SUBSCRIBE and one
- * UNSUBSCRIBE. ioredis re-subscribes everything itself after a reconnect.
+ * asked for. Changes made in one tick go out together: the UNSUBSCRIBEs, then
+ * the SUBSCRIBEs, each in commands of at most MAX_CHANNELS_PER_COMMAND
+ * channels. ioredis re-subscribes everything itself after a reconnect.
  */
 export class ChannelSubscriber {
   private readonly subscribed = new Set<string>();
@@ -76,10 +112,10 @@ export class ChannelSubscriber {
     if (toUnsubscribe.length > 0) {
       for (const channel of toUnsubscribe) this.subscribed.delete(channel);
       // Commands on one connection run in order, so a later SUBSCRIBE of the same channel wins.
-      work.push(this.redis.unsubscribe(...toUnsubscribe));
+      work.push(unsubscribeAll(this.redis, toUnsubscribe));
     }
     if (toSubscribe.length > 0) {
-      const done = this.redis.subscribe(...toSubscribe).then(() => {
+      const done = subscribeAll(this.redis, toSubscribe).then(() => {
         for (const channel of toSubscribe) {
           this.inFlight.delete(channel);
           this.subscribed.add(channel);
