@@ -2,6 +2,7 @@
 export * from './client-frames.js';
 export * from './error-codes.js';
 export * from './events.js';
+export * from './json-depth.js';
 export * from './http.js';
 export * from './notification-types.js';
 export * from './server-frames.js';

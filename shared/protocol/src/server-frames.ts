@@ -1,6 +1,11 @@
 import { type Static, Type } from 'typebox';
 import { NotificationTypeSchema } from './notification-types.js';
 
+/**
+ * Any JSON object. On an event it may nest at most MAX_DATA_DEPTH levels
+ * (events.ts), a bound this schema does not carry; `Type.Unknown()` means a
+ * schema check never descends into the values.
+ */
 export const NotificationData = Type.Record(Type.String(), Type.Unknown(), {
   description: 'Free-form payload of the domain event, passed through untouched',
 });
