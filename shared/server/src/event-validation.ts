@@ -1,4 +1,4 @@
-import { type FieldError, NotificationEvent } from '@parking-realtime/protocol';
+import { eventDepthErrors, type FieldError, NotificationEvent } from '@parking-realtime/protocol';
 import { Compile } from 'typebox/compile';
 import { toFieldErrors } from './field-errors.js';
 
@@ -13,10 +13,17 @@ export class InvalidEventError extends Error {
   }
 }
 
-/** Field-level errors of a would-be event; empty when it is valid. */
+/**
+ * Field-level errors of a would-be event; empty when it is valid. `data`'s
+ * depth (MAX_DATA_DEPTH) is checked first, by a walk that cannot overflow
+ * the stack; data too deep is then left out of the schema check, which so
+ * reports only the other fields. Nothing here serialises the value.
+ */
 export function eventErrors(value: unknown): FieldError[] {
-  if (validator.Check(value)) return [];
-  return toFieldErrors(validator.Errors(value));
+  const tooDeep = eventDepthErrors(value);
+  if (tooDeep.length === 0) return validator.Check(value) ? [] : toFieldErrors(validator.Errors(value));
+  const rest = { ...(value as object), data: {} };
+  return validator.Check(rest) ? tooDeep : [...tooDeep, ...toFieldErrors(validator.Errors(rest))];
 }
 
 export function assertEvent(value: unknown): asserts value is NotificationEvent {
