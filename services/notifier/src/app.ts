@@ -98,6 +98,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
         index,
         subscriber,
         redis: deps.redis,
+        historyMaxAgeMs: config.historyMaxAgeSeconds * 1000,
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerSecond: config.maxFramesPerSecond,
         maxBufferedBytes: config.maxBufferedBytes,

@@ -23,6 +23,8 @@ export const notifierEnv = {
   WS_MAX_FRAMES_PER_SECOND: Type.Integer({ default: 20, minimum: 1, maximum: 10_000 }),
   /** Sockets one user may hold on one notifier; a new one past it closes the oldest (4011). Default 10. */
   WS_MAX_SOCKETS_PER_USER: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
+  /** Resume never replays history entries older than this; set it to the same value as event-ingest's. Default 86400 s. */
+  HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
 };
 
 export interface NotifierConfig {
@@ -38,6 +40,8 @@ export interface NotifierConfig {
   allowedOrigins: '*' | ReadonlySet<string>;
   maxFramesPerSecond: number;
   maxSocketsPerUser: number;
+  /** A resume replays no history entry older than this, and reports a gap when `last_id` is older. */
+  historyMaxAgeSeconds: number;
 }
 
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -54,5 +58,6 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     allowedOrigins: e.ALLOWED_ORIGINS === '*' ? '*' : new Set(e.ALLOWED_ORIGINS.split(',').filter(Boolean)),
     maxFramesPerSecond: e.WS_MAX_FRAMES_PER_SECOND,
     maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+    historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
   };
 }

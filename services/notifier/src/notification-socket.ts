@@ -41,6 +41,8 @@ export interface SocketContext {
   subscriber: ChannelSubscriber;
   /** For reading history on resume. */
   redis: Redis;
+  /** A resume replays no history entry older than this. */
+  historyMaxAgeMs: number;
   maxFrameBytes: number;
   maxFramesPerSecond: number;
   maxBufferedBytes: number;
@@ -188,7 +190,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     try {
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
       send(socket, frames.subscribed(types));
-      const missed = await readMissed(ctx.redis, userId, types, frame.last_id);
+      const missed = await readMissed(ctx.redis, userId, types, frame.last_id, { maxAgeMs: ctx.historyMaxAgeMs });
       if (missed.gap) send(socket, frames.resumeGap(frame.last_id));
       let covered = frame.last_id;
       for (const { id, frame: text } of missed.frames) {
