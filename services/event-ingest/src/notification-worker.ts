@@ -1,8 +1,5 @@
-import { type AcceptedEvent, QueuedEvent } from '@parking-realtime/protocol';
+import { type AcceptedEvent, eventDepthErrors, QueuedEvent } from '@parking-realtime/protocol';
 import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type Redis, toFieldErrors } from '@parking-realtime/server';
-
-// PENDING: depth check from shared/protocol
-const eventDepthErrors = (_: unknown): Array<{ path: string; message: string }> => [];
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';

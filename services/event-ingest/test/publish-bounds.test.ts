@@ -1,7 +1,5 @@
-import type { AcceptedEvent } from '@parking-realtime/protocol';
+import { type AcceptedEvent, MAX_USER_IDS } from '@parking-realtime/protocol';
 import { createRedis, userHistoryKey } from '@parking-realtime/server';
-
-const MAX_USER_IDS = 1000; // PENDING: from shared/protocol
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { MAX_TARGETS_PER_CALL, NotificationPublisher } from '../src/notification-publisher.js';

@@ -172,3 +172,17 @@ t.test('history keeps only entries younger than its age limit, and a stream expi
   const ttl = await redis.pttl(userHistoryKey('aged'));
   t.ok(ttl > 0 && ttl <= 1000, `the stream expires with the max age (pttl ${ttl})`);
 });
+
+t.test('a job put on the queue by hand with data nested past the limit fails at once, and the worker goes on', async (t) => {
+  const raw = new Queue('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
+  t.teardown(() => raw.close());
+  // 40 levels: past the limit, yet shallow enough for BullMQ's own JSON.stringify in add().
+  const job = await raw.add('reservation', JSON.parse(`{"type":"reservation","message":"deep","data":${'{"d":'.repeat(40)}1${'}'.repeat(40)}}`), { jobId: 'deep-1', attempts: 5 });
+  await waitFor(async () => (await job.isFailed()) || null, 5000, 'the job to fail');
+  const failed = (await raw.getJob('deep-1'))!;
+  t.equal(failed.attemptsMade, 1, 'not retried');
+  t.match(failed.failedReason, /invalid_event: \/data/);
+  await raw.add('parking_lot', { type: 'parking_lot', message: 'after deep', data: {} });
+  await waitFor(() => heard.find((h) => h.frame.message === 'after deep'), 5000, 'the next job');
+  t.pass('the worker went on');
+});
