@@ -155,6 +155,29 @@ t.test('POST /api/events/: hostile bodies get their exact status and code, and n
   t.equal(await queue.count(), before, 'no job was added');
 });
 
+t.test('data nested 10,000 levels deep: 400 with a field error, then a normal event is accepted and delivered by the same process', async (t) => {
+  const pid = cluster.ingest.pid;
+  const deep = `{"type":"reservation","message":"m","user_ids":["deep"],"data":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
+  const refused = await fetch(`${cluster.ingest.url}/api/events/`, { method: 'POST', headers: auth, body: deep });
+  t.equal(refused.status, 400);
+  const json = (await refused.json()) as { code: string; errors: Array<{ path: string }> };
+  t.equal(json.code, 'invalid_event');
+  t.ok(json.errors.some((e) => e.path === '/data'), JSON.stringify(json.errors));
+
+  const watcher = await TestSocket.connect(wsUrl(await cluster.wsToken('deep')));
+  await watcher.subscribe(['reservation']);
+  const res = await fetch(`${cluster.ingest.url}/api/events/`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ type: 'reservation', message: 'after the deep one', data: { ok: true }, user_ids: ['deep'] }),
+  });
+  t.equal(res.status, 202);
+  t.equal((await watcher.nextOfType('notification')).message, 'after the deep one', 'delivered');
+  t.notOk(cluster.ingest.hasExited(), 'event-ingest never exited');
+  t.equal(cluster.ingest.pid, pid, 'the same process');
+  await watcher.close();
+});
+
 // ---------------------------------------------------------------- raw jobs on the queue
 const poisonedJobs: Array<[string, unknown]> = [
   ['data null', null],
