@@ -40,8 +40,11 @@ export async function registerHttpSecurity(app: FastifyInstance, corsOrigins: re
     for (const [name, value] of headers) reply.raw.setHeader(name, value);
     done();
   });
+  // No list: no plugin at all. With `origin: false` it still ran its hook on
+  // every request to add nothing (~3% of event-ingest's time under load).
+  if (corsOrigins.length === 0) return;
   await app.register(cors, {
-    origin: corsOrigins.length > 0 ? [...corsOrigins] : false,
+    origin: [...corsOrigins],
     methods: ['GET', 'POST'],
     allowedHeaders: ['authorization', 'content-type'],
     maxAge: 600,
