@@ -29,8 +29,10 @@ export const UserId = Type.Union([
 ]);
 
 /**
- * The idempotency key of an event; also the BullMQ job id, which may be
- * neither all digits nor contain `:` (BullMQ reserves both).
+ * The idempotency key of an event. It is never a BullMQ job id (jobs have
+ * BullMQ's own ids), so any id of this form, BullMQ's own words included, is
+ * just an id. The form (not all digits, no `:`) dates from when it was the
+ * job id, and is kept so that the ids valid before are exactly the ones valid now.
  */
 export const EventId = Type.String({ minLength: 1, maxLength: 128, pattern: '^(?![0-9]+$)[A-Za-z0-9_.-]+$' });
 
