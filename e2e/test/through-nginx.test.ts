@@ -69,6 +69,21 @@ t.test('the demo page is served at /', async (t) => {
   t.match(await res.text(), /Smart Parking Davao/);
 });
 
+t.test('through nginx, large event bodies get the service\'s own answer: 400 for 10,000 levels, 202 for 60 KB', async (t) => {
+  const post = (body: string) =>
+    fetch(`${stack.url}/api/events/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
+      body,
+    });
+  // ~20 KB, past nginx's default in-memory body buffer: once answered 500 by nginx itself.
+  const deep = await post(`{"type":"reservation","message":"m","user_ids":[1],"data":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`);
+  t.equal(deep.status, 400);
+  t.equal(((await deep.json()) as { code: string }).code, 'invalid_event');
+  const large = await post(JSON.stringify({ type: 'reservation', message: 'large', user_ids: [1], data: { pad: 'x'.repeat(60_000) } }));
+  t.equal(large.status, 202, 'a body under the 64 KB limit is accepted');
+});
+
 t.test('clients spread over both notifiers through nginx all receive a broadcast', async (t) => {
   for (let user = 1; user <= 8; user++) {
     const client = new ReconnectingClient((lastId) => openSocket(user, lastId));

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,10 @@ export interface LocalNginxOptions {
 /** The template rendered for local processes, in a fresh prefix folder of its own. */
 export function renderLocalConfig(options: LocalNginxOptions): { dir: string; configPath: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pr-nginx-'));
+  // mkdtemp makes the folder 0700. Started as root, nginx's workers run as
+  // `nobody` and could not reach their temp folders inside it: every body
+  // nginx buffers to disk was answered 500.
+  chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'logs'));
   mkdirSync(join(dir, 'temp'));
   const local = (ports: number[]) => ports.map((p) => `127.0.0.1:${p}`);
