@@ -102,8 +102,9 @@ export class NotificationPublisher {
   /**
    * Publishes an accepted event; resolves with its notification id, or null if
    * it was published before. Events published together (a job's events) share
-   * script calls and are published in the order given; once one fails, those
-   * after it in its batch are not published and fail too, so a retry keeps the order.
+   * script calls and are published in the order given. One that fails blocks
+   * the streams it targets: the events after it in its batch on any of them
+   * are not published and fail too (a retry keeps their order); the others go on.
    */
   publish(event: AcceptedEvent): Promise<string | null> {
     return new Promise((published, failed) => this.commits.add({ event, published, failed }));
@@ -133,28 +134,45 @@ export class NotificationPublisher {
 
     const left = new Map<PendingPublish, number>();
     const ids = new Map<PendingPublish, string | null>();
+    const errors = new Map<PendingPublish, Error>();
     for (const { pending } of entries) left.set(pending, (left.get(pending) ?? 0) + 1);
-    let failure: Error | undefined;
-    for (const call of callsOf(entries)) {
+    // As the script does within a call, across calls: what failed blocks its event and its
+    // streams, so nothing later on them is published ahead of it; the rest goes on.
+    const blocked = new Set<unknown>();
+    const touchesBlocked = ({ pending, targets }: Entry) => blocked.has(pending) || targets.some(([stream]) => blocked.has(stream));
+    const block = ({ pending, targets }: Entry) => {
+      blocked.add(pending);
+      for (const [stream] of targets) blocked.add(stream);
+    };
+    let lost: Error | undefined;
+    for (const packed of callsOf(entries)) {
+      const call = packed.filter((entry) => {
+        if (!touchesBlocked(entry)) return true;
+        block(entry);
+        return false;
+      });
+      if (call.length === 0) continue;
       const results = await this.run(call).catch((err: Error) => err);
       if (results instanceof Error) {
-        failure = results;
+        // Redis did not answer: nothing after this call is sent.
+        lost = results;
         break;
       }
-      call.forEach(({ pending }, i) => {
+      call.forEach((entry, i) => {
         const result = results[i] ?? 'err:no result for the entry';
         if (result === 'dup' || result.startsWith('ok:')) {
-          left.set(pending, (left.get(pending) ?? 1) - 1);
-          if (result !== 'dup') ids.set(pending, ids.get(pending) ?? result.slice(3));
-        } else if (result.startsWith('err:')) {
-          failure ??= new Error(result.slice(4));
+          left.set(entry.pending, (left.get(entry.pending) ?? 1) - 1);
+          if (result !== 'dup') ids.set(entry.pending, ids.get(entry.pending) ?? result.slice(3));
+        } else {
+          block(entry);
+          if (result.startsWith('err:') && !errors.has(entry.pending)) errors.set(entry.pending, new Error(result.slice(4)));
         }
       });
-      if (failure) break;
     }
+    const firstError = errors.values().next().value;
     for (const [pending, remaining] of left) {
       if (remaining === 0) pending.published(ids.get(pending) ?? null);
-      else pending.failed(failure ?? new Error('not published: an event before it in its batch failed'));
+      else pending.failed(errors.get(pending) ?? lost ?? new Error(`not published, behind a failure on its stream: ${firstError?.message ?? 'unknown'}`));
     }
   }
 

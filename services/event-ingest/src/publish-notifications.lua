@@ -12,8 +12,10 @@
 --   * the frame is appended to each target's history stream (trimmed by count
 --     and by age, and set to expire with the maximum age) and published on the
 --     target's channel, and the marker counts it.
--- The first entry that fails stops the call: the rest answer `skip`, so what
--- follows a failure is never published ahead of it.
+-- An entry that fails blocks its event and its streams for the rest of the
+-- call: a later entry of the same event, or one that shares a stream with it,
+-- answers `skip` (and blocks its own in turn), so nothing is published ahead
+-- of a failure on the same stream; entries on other streams go on.
 --
 -- KEYS[1]            the clock (last notification id handed out)
 -- then per entry:    the event's published marker, then one history stream per target
@@ -25,7 +27,7 @@
 --                    notification type, frame without its leading `{` and id,
 --                    then n channels (one per history stream, same order)
 -- Returns per entry: `ok:<id>`, `dup` (every target published before),
--- `err:<message>` or `skip` (after an earlier failure).
+-- `err:<message>` or `skip` (behind an earlier failure on its event or a stream).
 
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -40,12 +42,23 @@ local ttl, maxLen, maxAgeMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local oldest = string.format('%d-0', ms - maxAgeMs)
 local results = {}
 local lastId = nil
-local failed = false
+-- The markers and streams of entries that failed or were skipped.
+local blocked = {}
+local function block(k, n)
+  for i = 0, n do blocked[KEYS[k + i]] = true end
+end
+local function isBlocked(k, n)
+  for i = 0, n do
+    if blocked[KEYS[k + i]] then return true end
+  end
+  return false
+end
 local k, a = 2, 4
 while a <= #ARGV do
   local n, first, total = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local marker = KEYS[k]
-  if failed then
+  if isBlocked(k, n) then
+    block(k, n)
     results[#results + 1] = 'skip'
   else
     -- A marker written before counts were kept holds a notification id: published.
@@ -73,7 +86,7 @@ while a <= #ARGV do
       end
       redis.call('SET', marker, done, 'EX', ttl)
       if err then
-        failed = true
+        block(k, n)
         results[#results + 1] = 'err:' .. err
       else
         results[#results + 1] = 'ok:' .. id

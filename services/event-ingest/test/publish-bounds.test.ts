@@ -75,3 +75,22 @@ t.test('history of one-off users expires with the max age, and Redis memory retu
   const after = await memory();
   t.ok(after - before < (grown - before) / 5, `memory returned: ${before} → ${grown} → ${after} bytes`);
 });
+
+t.test('across calls too, a failure blocks its event and its streams, and nothing else', async (t) => {
+  const targets = users('across', 600);
+  await redis.set(userHistoryKey(targets[400]!), 'not a stream');
+  const wide = event(targets);
+  const sharesAStream = event([targets[500]!]);
+  const elsewhere = event(['across-elsewhere']);
+  const outcomes = await Promise.allSettled([wide, sharesAStream, elsewhere].map((e) => publisher.publish(e)));
+  t.same(outcomes.map((o) => o.status), ['rejected', 'rejected', 'fulfilled']);
+  t.equal(await redis.exists(userHistoryKey(targets[500]!)), 0, 'nothing reached a stream of the failed call ahead of it');
+  t.equal(await redis.exists(userHistoryKey(targets[599]!)), 0, 'the failed event\'s later calls were not sent');
+  t.equal(await redis.xlen(userHistoryKey('across-elsewhere')), 1);
+  await redis.del(userHistoryKey(targets[400]!));
+  const retried = await Promise.all([wide, sharesAStream, elsewhere].map((e) => publisher.publish(e)));
+  t.same(retried.map((id) => (id === null ? 'dup' : 'new')), ['new', 'new', 'dup']);
+  const lengths = await Promise.all(targets.map((u) => redis.xlen(userHistoryKey(u))));
+  t.same(lengths.filter((n) => n !== 1).length, 1, 'every target once, but the one that also got the second event');
+  t.equal(await redis.xlen(userHistoryKey(targets[500]!)), 2);
+});

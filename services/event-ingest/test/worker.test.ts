@@ -115,20 +115,36 @@ t.test('events published in one turn share a script call, each with its own id, 
   t.same((await redis.xrange(userHistoryKey('batch-1'), '-', '+')).map(([id]) => id), [ids[0], ids[1], ids[4]]);
 });
 
-t.test('an event whose commands fail stops its batch there; a retry publishes the rest once, in order', async (t) => {
+t.test('an event whose commands fail blocks its streams: what follows on them waits for the retry, the rest is published', async (t) => {
   await redis.set(userHistoryKey('poisoned'), 'not a stream');
-  const [before, poisoned, after] = [event({ user_ids: ['ok-1'] }), event({ user_ids: ['poisoned'] }), event({ user_ids: ['ok-2'] })];
-  const [a, b, c] = await Promise.allSettled([before, poisoned, after].map((e) => publisher.publish(e)));
-  t.equal(a?.status, 'fulfilled');
-  t.match(b, { status: 'rejected', reason: { message: /WRONGTYPE/ } });
-  t.match(c, { status: 'rejected', reason: { message: /WRONGTYPE/ } }, 'what follows a failure is not published ahead of it');
-  t.equal((await redis.xrange(userHistoryKey('ok-2'), '-', '+')).length, 0);
+  const before = event({ user_ids: ['ok-1'] });
+  const poisoned = event({ user_ids: ['poisoned'] });
+  const unrelated = event({ user_ids: ['ok-2'] });
+  const behind = event({ user_ids: ['ok-3', 'poisoned'] });
+  const behindThat = event({ user_ids: ['ok-3'] });
+  const batch = [before, poisoned, unrelated, behind, behindThat];
+  const outcomes = await Promise.allSettled(batch.map((e) => publisher.publish(e)));
+  t.same(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected'],
+    'the unrelated event goes on; what shares a stream with the failure, directly or through another, waits',
+  );
+  t.match(outcomes[1], { reason: { message: /WRONGTYPE/ } });
+  t.equal(await redis.xlen(userHistoryKey('ok-3')), 0, 'nothing published ahead of the failure on its streams');
   await redis.del(userHistoryKey('poisoned'));
-  const retried = await Promise.all([before, poisoned, after].map((e) => publisher.publish(e)));
-  t.equal(retried[0], null, 'what was published is not published again');
-  t.match(retried[1], /^\d+-\d+$/, 'not marked published, so the retry publishes it');
-  t.ok(retried[2]! > retried[1]!, 'and then what followed it');
-  for (const user of ['ok-1', 'poisoned', 'ok-2']) t.equal(await redis.xlen(userHistoryKey(user)), 1, `${user} has it once`);
+  const retried = await Promise.all(batch.map((e) => publisher.publish(e)));
+  t.same(
+    retried.map((id) => (id === null ? 'dup' : 'new')),
+    ['dup', 'new', 'dup', 'new', 'new'],
+    'the retry publishes only what was not published',
+  );
+  t.ok(retried[4]! > retried[3]!, 'in order');
+  t.same(
+    (await redis.xrange(userHistoryKey('ok-3'), '-', '+')).map(([id]) => id),
+    [retried[3], retried[4]],
+  );
+  for (const user of ['ok-1', 'ok-2']) t.equal(await redis.xlen(userHistoryKey(user)), 1, `${user} has it once`);
+  t.equal(await redis.xlen(userHistoryKey('poisoned')), 2, 'the poisoned user gets both, once each');
 });
 
 t.test('the producer validates before enqueueing', async (t) => {
