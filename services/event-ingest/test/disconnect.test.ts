@@ -1,23 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { CONTROL_CHANNEL, createNotificationProducer, createRedis } from '@parking-realtime/server';
-import { REPO_ROOT, serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
+import { CONTROL_CHANNEL, createRedis } from '@parking-realtime/server';
+import { REPO_ROOT, serviceJwt, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { buildEventIngestApp } from '../src/app.js';
-import { loadEventIngestConfig } from '../src/config.js';
+import { SERVICE_SECRET as SECRET, startIngestApp } from './support/ingest-app.js';
 
-const SECRET = 'service-secret-that-is-long-enough-012345';
-const redisServer = await startRedis();
-const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
+const ingest = await startIngestApp();
+const { app, redisServer } = ingest;
 const listener = createRedis(redisServer.url, { name: 'listener' });
 const heard: unknown[] = [];
 listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
 await listener.subscribe(CONTROL_CHANNEL);
-const { app } = await buildEventIngestApp(loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' }), { redis, producer: createNotificationProducer({ connection: redis }) });
 t.teardown(async () => {
-  await app.close();
-  redis.disconnect();
   listener.disconnect();
-  await redisServer.stop();
+  await ingest.close();
 });
 
 const disconnect = (body: unknown, scope: string) =>

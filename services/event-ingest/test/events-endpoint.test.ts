@@ -1,37 +1,17 @@
-import { createNotificationProducer, createRedis, EVENT_BATCH_JOB, QUEUE_PREFIX, type QueuedBatch } from '@parking-realtime/server';
-import { metricValue, serviceJwt, startRedis, waitFor } from '@parking-realtime/testing';
-import { Queue } from 'bullmq';
+import { metricValue, serviceJwt, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { buildEventIngestApp } from '../src/app.js';
-import { loadEventIngestConfig } from '../src/config.js';
+import { SERVICE_SECRET as SECRET, startIngestApp } from './support/ingest-app.js';
 
-const SECRET = 'service-secret-that-is-long-enough-012345';
-const redisServer = await startRedis({ appendonly: true });
-const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
-const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' });
-const producer = createNotificationProducer({ connection: redis });
-const { app } = await buildEventIngestApp(config, { redis, producer });
-const inspector = new Queue<QueuedBatch>('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
-t.teardown(async () => {
-  await app.close();
-  await producer.close();
-  await inspector.close();
-  redis.disconnect();
-  await redisServer.stop();
-});
+const ingest = await startIngestApp({ redis: { appendonly: true } });
+const { app, redis, redisServer } = ingest;
+t.teardown(() => ingest.close());
 
 const auth = { authorization: `Bearer ${serviceJwt(SECRET)}` };
 const post = (payload: unknown, headers: Record<string, string> = auth) =>
   app.inject({ method: 'POST', url: '/api/events/', headers, payload: payload as object });
 
 /** Every stored copy of an event, with the job that holds it, oldest job first. */
-async function stored(id: string) {
-  const jobs = await inspector.getJobs(['waiting', 'active', 'completed', 'delayed'], 0, -1, true);
-  return jobs
-    .filter((job) => job?.name === EVENT_BATCH_JOB)
-    .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id))
-    .flatMap((job) => job.data.events.filter((e) => e.id === id).map((event) => ({ job, event })));
-}
+const stored = async (id: string) => (await ingest.storedEvents()).filter(({ event }) => event.id === id);
 
 const reservation = { type: 'reservation', message: 'New reservation created', data: { reservation_id: 123, status: 'active' }, user_ids: [1] };
 

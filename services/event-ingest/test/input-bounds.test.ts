@@ -1,35 +1,18 @@
 import { MAX_DATA_DEPTH, MAX_USER_IDS } from '@parking-realtime/protocol';
-import { createNotificationProducer, createRedis, EVENT_BATCH_JOB, QUEUE_PREFIX, type QueuedBatch } from '@parking-realtime/server';
-import { serviceJwt, startRedis } from '@parking-realtime/testing';
-import { Queue } from 'bullmq';
+import { serviceJwt } from '@parking-realtime/testing';
 import t from 'tap';
-import { buildEventIngestApp } from '../src/app.js';
-import { loadEventIngestConfig } from '../src/config.js';
+import { SERVICE_SECRET as SECRET, startIngestApp } from './support/ingest-app.js';
 
-const SECRET = 'service-secret-that-is-long-enough-012345';
-const redisServer = await startRedis();
-const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
-const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent' });
-const producer = createNotificationProducer({ connection: redis });
-const { app } = await buildEventIngestApp(config, { redis, producer });
-const inspector = new Queue<QueuedBatch>('notifications', { connection: { url: redisServer.url }, prefix: QUEUE_PREFIX });
-t.teardown(async () => {
-  await app.close();
-  await producer.close();
-  await inspector.close();
-  redis.disconnect();
-  await redisServer.stop();
-});
+const ingest = await startIngestApp();
+const { app, config } = ingest;
+t.teardown(() => ingest.close());
 
 const headers = { authorization: `Bearer ${serviceJwt(SECRET)}`, 'content-type': 'application/json' };
 /** POSTs the text as it is: a deep body is written by hand, never by JSON.stringify. */
 const post = (body: string) => app.inject({ method: 'POST', url: '/api/events/', headers, payload: body });
 
 /** The ids of every event stored on the queue. */
-async function storedIds(): Promise<string[]> {
-  const jobs = await inspector.getJobs(['waiting', 'active', 'completed', 'delayed', 'failed'], 0, -1, true);
-  return jobs.filter((job) => job?.name === EVENT_BATCH_JOB).flatMap((job) => job.data.events.map((e) => e.id!));
-}
+const storedIds = async () => (await ingest.storedEvents()).map(({ event }) => event.id!);
 
 type Refusal = { code: string; message: string; errors: Array<{ path: string; message: string }> };
 

@@ -1,21 +1,12 @@
-import { createNotificationProducer, createRedis } from '@parking-realtime/server';
-import { serviceJwt, simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
+import { serviceJwt, simpleJwtAccessToken } from '@parking-realtime/testing';
 import t from 'tap';
-import { buildEventIngestApp } from '../src/app.js';
-import { loadEventIngestConfig } from '../src/config.js';
+import { SERVICE_SECRET as SECRET, startIngestApp } from './support/ingest-app.js';
 
 // Verified service tokens are remembered; these hold the cache to the token's own validity window.
-const SECRET = 'service-secret-that-is-long-enough-012345';
 const SKEW_S = 2;
-const redisServer = await startRedis();
-const redis = createRedis(redisServer.url, { name: 'ingest', failFast: true });
-const config = loadEventIngestConfig({ SERVICE_JWT_SECRET: SECRET, REDIS_URL: redisServer.url, LOG_LEVEL: 'silent', JWT_CLOCK_SKEW_SECONDS: String(SKEW_S) });
-const { app } = await buildEventIngestApp(config, { redis, producer: createNotificationProducer({ connection: redis }) });
-t.teardown(async () => {
-  await app.close();
-  redis.disconnect();
-  await redisServer.stop();
-});
+const ingest = await startIngestApp({ env: { JWT_CLOCK_SKEW_SECONDS: String(SKEW_S) } });
+const { app } = ingest;
+t.teardown(() => ingest.close());
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const post = (token: string) =>
