@@ -1,10 +1,8 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { broadcastHistoryKey, createRedis, TokenStore, userChannel, userHistoryKey } from '@parking-realtime/server';
-import { startRedis, TestSocket } from '@parking-realtime/testing';
+import { broadcastHistoryKey, userChannel, userHistoryKey } from '@parking-realtime/server';
 import t from 'tap';
-import { buildNotifierApp } from '../src/app.js';
-import { loadNotifierConfig } from '../src/config.js';
 import { readMissed } from '../src/history-reader.js';
+import { startNotifierApp } from './support/notifier-app.js';
 
 // History is written here with XADD, as event-ingest's publish script writes
 // it (field `t` the type, `f` the frame), with ids chosen to be older or newer
@@ -13,37 +11,14 @@ const MAX_AGE_SECONDS = 3600;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-const redisServer = await startRedis();
-const redis = createRedis(redisServer.url, { name: 'test' });
-const subscriberRedis = createRedis(redisServer.url, { name: 'test-sub', maxRetriesPerRequest: null });
-const publisher = createRedis(redisServer.url, { name: 'test-pub' });
-const app = await buildNotifierApp(
-  loadNotifierConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisServer.url, HISTORY_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS) }),
-  { redis, subscriberRedis },
-);
-await app.listen({ port: 0, host: '127.0.0.1' });
-const { port } = app.server.address() as { port: number };
-const tokens = new TokenStore(redis, 1800);
-const sockets: TestSocket[] = [];
-
-t.teardown(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
-  await app.close();
-  for (const r of [redis, subscriberRedis, publisher]) r.disconnect();
-  await redisServer.stop();
-});
+const notifier = await startNotifierApp({ HISTORY_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS) });
+const { redis, publisher, connect } = notifier;
+t.teardown(() => notifier.close());
 
 // Broadcast history is shared by every user: each test starts without it.
 t.beforeEach(async () => {
   await redis.del(broadcastHistoryKey('reservation'), broadcastHistoryKey('parking_lot'));
 });
-
-async function connect(userId: string): Promise<TestSocket> {
-  const { token } = await tokens.issue(userId);
-  const socket = await TestSocket.connect(`ws://127.0.0.1:${port}/ws/notifications/?token=${token}`);
-  sockets.push(socket);
-  return socket;
-}
 
 function notification(id: string, type: NotificationType, message: string): string {
   return JSON.stringify({ type: 'notification', id, notification_type: type, message, data: {}, created_at: new Date().toISOString() });

@@ -1,37 +1,11 @@
-import { broadcastChannel, createRedis, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
-import { metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
+import { broadcastChannel, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
+import { metricValue, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { buildNotifierApp } from '../src/app.js';
-import { loadNotifierConfig } from '../src/config.js';
+import { startNotifierApp } from './support/notifier-app.js';
 
-const redisServer = await startRedis();
-const redis = createRedis(redisServer.url, { name: 'test' });
-const subscriberRedis = createRedis(redisServer.url, { name: 'test-sub', maxRetriesPerRequest: null });
-const publisher = createRedis(redisServer.url, { name: 'test-pub' });
-const app = await buildNotifierApp(loadNotifierConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisServer.url }), {
-  redis,
-  subscriberRedis,
-});
-await app.listen({ port: 0, host: '127.0.0.1' });
-const { port } = app.server.address() as { port: number };
-const tokens = new TokenStore(redis, 1800);
-const sockets: TestSocket[] = [];
-
-t.teardown(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
-  await app.close();
-  for (const r of [redis, subscriberRedis, publisher]) r.disconnect();
-  await redisServer.stop();
-});
-
-const wsUrl = (token?: string) => `ws://127.0.0.1:${port}/ws/notifications/${token === undefined ? '' : `?token=${token}`}`;
-
-async function connect(userId: string): Promise<TestSocket> {
-  const { token } = await tokens.issue(userId);
-  const socket = await TestSocket.connect(wsUrl(token));
-  sockets.push(socket);
-  return socket;
-}
+const notifier = await startNotifierApp();
+const { redis, publisher, app, tokens, sockets, wsUrl, connect } = notifier;
+t.teardown(() => notifier.close());
 
 let seq = 0;
 function frame(type: 'reservation' | 'parking_lot', data: Record<string, unknown> = {}) {
