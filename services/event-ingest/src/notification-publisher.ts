@@ -133,7 +133,7 @@ export class NotificationPublisher {
     }
 
     const left = new Map<PendingPublish, number>();
-    const ids = new Map<PendingPublish, string | null>();
+    const ids = new Map<PendingPublish, string>();
     const errors = new Map<PendingPublish, Error>();
     for (const { pending } of entries) left.set(pending, (left.get(pending) ?? 0) + 1);
     // As the script does within a call, across calls: what failed blocks its event and its

@@ -1,4 +1,4 @@
-import { type AcceptedEvent, eventDepthErrors, QueuedEvent } from '@parking-realtime/protocol';
+import { type AcceptedEvent, eventDepthErrors, type FieldError, QueuedEvent } from '@parking-realtime/protocol';
 import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type Redis, toFieldErrors } from '@parking-realtime/server';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
@@ -22,11 +22,10 @@ export interface WorkerOptions {
   fault?: WorkerFault | undefined;
 }
 
-function invalid(what: string, errors: Parameters<typeof toFieldErrors>[0]): never {
-  const detail = toFieldErrors(errors)
-    .map((e) => `${e.path} ${e.message}`)
-    .join('; ');
-  throw new UnrecoverableError(`invalid_event: ${what}: ${detail}`);
+/** A job whose data can never succeed: failed at once, not retried. `what` names the part refused. */
+function refuse(errors: readonly FieldError[], what?: string): never {
+  const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
+  throw new UnrecoverableError(`invalid_event: ${what ? `${what}: ` : ''}${detail}`);
 }
 
 /**
@@ -43,17 +42,17 @@ export function eventsOfJob(job: Pick<Job, 'name' | 'data' | 'id' | 'timestamp'>
   });
   const checkDepth = (data: unknown) => {
     const errors = eventDepthErrors(data);
-    if (errors.length > 0) throw new UnrecoverableError(`invalid_event: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+    if (errors.length > 0) refuse(errors);
   };
   if (job.name === EVENT_BATCH_JOB) {
     const data: unknown = job.data;
     const events = (data as { events?: unknown } | null)?.events;
     if (Array.isArray(events)) for (const e of events) checkDepth(e);
-    if (!queuedBatch.Check(data)) invalid('batch', queuedBatch.Errors(data));
+    if (!queuedBatch.Check(data)) refuse(toFieldErrors(queuedBatch.Errors(data)), 'batch');
     return data.events.map(stamp);
   }
   checkDepth(job.data);
-  if (!queuedEvent.Check(job.data)) invalid('event', queuedEvent.Errors(job.data));
+  if (!queuedEvent.Check(job.data)) refuse(toFieldErrors(queuedEvent.Errors(job.data)), 'event');
   return [stamp(job.data)];
 }
 
