@@ -5,7 +5,8 @@ import {
   ConfigError,
   loadEnv,
   port,
-  redisUrlFrom,
+  redisTargetFrom,
+  type RedisTarget,
   requireSecret,
   SecretSchema,
 } from '@parking-realtime/server';
@@ -52,7 +53,7 @@ export interface AuthTokenConfig {
   host: string;
   port: number;
   logLevel: string;
-  redisUrl: string;
+  redis: RedisTarget;
   corsOrigins: string[];
   jwt: {
     algorithm: JwtAlgorithm;
@@ -90,7 +91,7 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    redisUrl: redisUrlFrom(e),
+    redis: redisTargetFrom(e),
     corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
     jwt: {
       algorithm: e.JWT_ALGORITHM as JwtAlgorithm,

@@ -4,7 +4,7 @@ import { loadAuthTokenConfig } from './config.js';
 
 await runService('auth-token', loadAuthTokenConfig, async (config) => {
   const metrics = createServiceMetrics('auth-token');
-  const redis = createRedis(config.redisUrl, {
+  const redis = createRedis(config.redis, {
     name: 'auth-token',
     // During an outage a token request fails at once with 503 instead of waiting in a queue.
     failFast: true,

@@ -9,12 +9,20 @@ t.test('defaults: port 8001, TTL 1800, user_id claim, HS256, dev secret outside 
   t.equal(c.jwt.userClaim, 'user_id');
   t.equal(c.jwt.algorithm, 'HS256');
   t.equal(c.jwt.usingDevSecret, true);
-  t.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+  t.same(c.redis, { url: 'redis://127.0.0.1:6379' });
 });
 
 t.test('REDIS_HOST/REDIS_PORT as in the original guide; REDIS_URL wins', async (t) => {
-  t.equal(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_PORT: '6380' }).redisUrl, 'redis://redis:6380');
-  t.equal(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_URL: 'redis://other:1' }).redisUrl, 'redis://other:1');
+  t.same(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_PORT: '6380' }).redis, { url: 'redis://redis:6380' });
+  t.same(loadAuthTokenConfig({ REDIS_HOST: 'redis', REDIS_URL: 'redis://other:1' }).redis, { url: 'redis://other:1' });
+  t.same(loadAuthTokenConfig({ REDIS_URL: 'redis://other:1', REDIS_CLUSTER_NODES: 'a:7000,10.0.0.2:7001' }).redis, {
+    clusterNodes: [
+      { host: 'a', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ],
+  });
+  t.throws(() => loadAuthTokenConfig({ REDIS_CLUSTER_NODES: 'a:7000,b' }), /REDIS_CLUSTER_NODES/);
+  t.throws(() => loadAuthTokenConfig({ REDIS_CLUSTER_NODES: 'a:99999' }), /REDIS_CLUSTER_NODES/);
 });
 
 t.test('a bad variable stops start-up with a message naming it', async (t) => {

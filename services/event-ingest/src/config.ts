@@ -8,7 +8,8 @@ import {
   DEFAULT_QUEUE_NAME,
   loadEnv,
   port,
-  redisUrlFrom,
+  redisTargetFrom,
+  type RedisTarget,
   requireSecret,
   SecretSchema,
 } from '@parking-realtime/server';
@@ -57,7 +58,7 @@ export interface EventIngestConfig {
   host: string;
   port: number;
   logLevel: string;
-  redisUrl: string;
+  redis: RedisTarget;
   corsOrigins: string[];
   serviceJwt: { algorithm: 'HS256'; key: string; clockSkewSeconds: number; usingDevSecret: boolean };
   queueName: string;
@@ -81,7 +82,7 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    redisUrl: redisUrlFrom(e),
+    redis: redisTargetFrom(e),
     corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
     serviceJwt: {
       algorithm: 'HS256',

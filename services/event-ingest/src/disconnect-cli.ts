@@ -1,4 +1,4 @@
-import { commonEnv, createRedis, disconnectUser, loadEnv, redisUrlFrom, waitUntilReady } from '@parking-realtime/server';
+import { commonEnv, createRedis, disconnectUser, loadEnv, redisTargetFrom, waitUntilReady } from '@parking-realtime/server';
 
 /**
  * `npm run disconnect-user -- <user_id>`: closes every socket of a user on
@@ -9,8 +9,13 @@ if (!userId || process.argv.length > 3) {
   console.error('usage: npm run disconnect-user -- <user_id>');
   process.exit(2);
 }
-const env = loadEnv({ REDIS_URL: commonEnv.REDIS_URL, REDIS_HOST: commonEnv.REDIS_HOST, REDIS_PORT: commonEnv.REDIS_PORT });
-const redis = createRedis(redisUrlFrom(env), { name: 'disconnect-cli', failFast: true });
+const env = loadEnv({
+  REDIS_URL: commonEnv.REDIS_URL,
+  REDIS_HOST: commonEnv.REDIS_HOST,
+  REDIS_PORT: commonEnv.REDIS_PORT,
+  REDIS_CLUSTER_NODES: commonEnv.REDIS_CLUSTER_NODES,
+});
+const redis = createRedis(redisTargetFrom(env), { name: 'disconnect-cli', failFast: true });
 try {
   await waitUntilReady(redis, 5000);
   const notifiers = await disconnectUser(redis, userId);

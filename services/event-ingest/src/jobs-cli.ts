@@ -1,9 +1,9 @@
 /**
  * Operator CLI for the notifications queue (`npm run jobs -- <command>`).
- * Reads REDIS_URL (or REDIS_HOST / REDIS_PORT) and QUEUE_NAME like event-ingest.
+ * Reads REDIS_CLUSTER_NODES or REDIS_URL (or REDIS_HOST / REDIS_PORT) and QUEUE_NAME like event-ingest.
  * Exit codes: 0 done, 1 error, 2 bad usage.
  */
-import { commonEnv, createRedis, loadEnv, QUEUE_PREFIX, redisUrlFrom, waitUntilReady } from '@parking-realtime/server';
+import { commonEnv, createRedis, loadEnv, QUEUE_PREFIX, redisTargetFrom, waitUntilReady } from '@parking-realtime/server';
 import { Queue } from 'bullmq';
 import { eventIngestEnv } from './config.js';
 import { listFailed, replayAllFailed, replayFailed } from './failed-jobs.js';
@@ -13,7 +13,7 @@ const USAGE = `usage: npm run jobs -- <command>
   replay <id>          move one failed job back to waiting
   replay --all         move every failed job back to waiting
   counts               job counts by state, as JSON
-environment: REDIS_URL (or REDIS_HOST, REDIS_PORT), QUEUE_NAME (default notifications)`;
+environment: REDIS_CLUSTER_NODES, or REDIS_URL (or REDIS_HOST, REDIS_PORT), QUEUE_NAME (default notifications)`;
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 10_000;
@@ -62,18 +62,19 @@ const cliEnv = {
   REDIS_URL: commonEnv.REDIS_URL,
   REDIS_HOST: commonEnv.REDIS_HOST,
   REDIS_PORT: commonEnv.REDIS_PORT,
+  REDIS_CLUSTER_NODES: commonEnv.REDIS_CLUSTER_NODES,
   QUEUE_NAME: eventIngestEnv.QUEUE_NAME,
 };
 
 async function run(command: Command, out: (line: string) => void): Promise<void> {
   const env = loadEnv(cliEnv);
-  const redis = createRedis(redisUrlFrom(env), { name: 'jobs-cli', failFast: true });
+  const redis = createRedis(redisTargetFrom(env), { name: 'jobs-cli', failFast: true });
   let queue: Queue | undefined;
   try {
     try {
       await waitUntilReady(redis, CONNECT_TIMEOUT_MS);
     } catch {
-      throw new Error(`Redis unreachable: not ready after ${CONNECT_TIMEOUT_MS} ms (check REDIS_URL / REDIS_HOST / REDIS_PORT)`);
+      throw new Error(`Redis unreachable: not ready after ${CONNECT_TIMEOUT_MS} ms (check REDIS_CLUSTER_NODES / REDIS_URL / REDIS_HOST / REDIS_PORT)`);
     }
     queue = new Queue(env.QUEUE_NAME, { connection: redis, prefix: QUEUE_PREFIX });
     queue.on('error', () => {});

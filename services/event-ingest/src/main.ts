@@ -6,7 +6,7 @@ import { startNotificationWorker } from './notification-worker.js';
 
 await runService('event-ingest', loadEventIngestConfig, async (config) => {
   const serviceMetrics = createServiceMetrics('event-ingest');
-  const redis = createRedis(config.redisUrl, { name: 'event-ingest', failFast: true, reconnects: serviceMetrics.redisReconnects });
+  const redis = createRedis(config.redis, { name: 'event-ingest', failFast: true, reconnects: serviceMetrics.redisReconnects });
   // The one owner of accepting an event: POST /api/events/ stores through the same producer domain services use.
   const producer = createNotificationProducer({ connection: redis, queueName: config.queueName, batchWindowMs: config.batchWindowMs });
   const { app, metrics } = await buildEventIngestApp(config, { redis, producer, metrics: serviceMetrics });
@@ -16,8 +16,8 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
   let workerRedis: ReturnType<typeof createRedis> | undefined;
   let publisherRedis: ReturnType<typeof createRedis> | undefined;
   if (config.runWorker) {
-    workerRedis = createRedis(config.redisUrl, { name: 'event-ingest-worker', maxRetriesPerRequest: null, reconnects: serviceMetrics.redisReconnects });
-    publisherRedis = createRedis(config.redisUrl, { name: 'event-ingest-publisher', reconnects: serviceMetrics.redisReconnects });
+    workerRedis = createRedis(config.redis, { name: 'event-ingest-worker', maxRetriesPerRequest: null, reconnects: serviceMetrics.redisReconnects });
+    publisherRedis = createRedis(config.redis, { name: 'event-ingest-publisher', reconnects: serviceMetrics.redisReconnects });
     worker = startNotificationWorker({
       queueName: config.queueName,
       lockMs: config.workerLockMs,

@@ -1,4 +1,4 @@
-import { commonEnv, loadEnv, port, redisUrlFrom } from '@parking-realtime/server';
+import { commonEnv, loadEnv, port, type RedisTarget, redisTargetFrom } from '@parking-realtime/server';
 import { Type } from 'typebox';
 
 /** Every variable the notifier reads; the README lists them with these defaults. */
@@ -31,7 +31,7 @@ export interface NotifierConfig {
   host: string;
   port: number;
   logLevel: string;
-  redisUrl: string;
+  redis: RedisTarget;
   maxFrameBytes: number;
   shutdownSpreadMs: number;
   maxBufferedBytes: number;
@@ -50,7 +50,7 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    redisUrl: redisUrlFrom(e),
+    redis: redisTargetFrom(e),
     maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     shutdownSpreadMs: e.SHUTDOWN_SPREAD_MS,
     maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,

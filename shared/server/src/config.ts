@@ -33,6 +33,11 @@ export const commonEnv = {
   REDIS_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   /** Default 6379. */
   REDIS_PORT: Type.Integer({ default: 6379, minimum: 1, maximum: 65535 }),
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port,...`; set, it wins
+   * over REDIS_URL and every connection is a cluster client.
+   */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:\\s]+:[0-9]{1,5}(,[^,:\\s]+:[0-9]{1,5})*$' })),
 };
 
 export const port = (fallback: number) => Type.Integer({ default: fallback, minimum: 0, maximum: 65535 });
@@ -68,6 +73,34 @@ export function loadEnv<P extends TProperties>(
 /** The Redis URL from REDIS_URL, or built from REDIS_HOST and REDIS_PORT. */
 export function redisUrlFrom(env: { REDIS_URL?: string | undefined; REDIS_HOST: string; REDIS_PORT: number }): string {
   return env.REDIS_URL ?? `redis://${env.REDIS_HOST}:${env.REDIS_PORT}`;
+}
+
+/** Where Redis is: one server by URL, or a Redis Cluster by its seed nodes. */
+export type RedisTarget = { url: string } | { clusterNodes: Array<{ host: string; port: number }> };
+
+type RedisEnv = { REDIS_URL?: string | undefined; REDIS_HOST: string; REDIS_PORT: number; REDIS_CLUSTER_NODES?: string | undefined };
+
+/** The Redis the environment names: REDIS_CLUSTER_NODES, else REDIS_URL, else REDIS_HOST and REDIS_PORT. */
+export function redisTargetFrom(env: RedisEnv): RedisTarget {
+  if (!env.REDIS_CLUSTER_NODES) return { url: redisUrlFrom(env) };
+  const clusterNodes = env.REDIS_CLUSTER_NODES.split(',').map((node) => {
+    const at = node.lastIndexOf(':');
+    const port = Number(node.slice(at + 1));
+    if (!(port >= 1 && port <= 65535)) throw new ConfigError(`Invalid environment: REDIS_CLUSTER_NODES: bad port in ${JSON.stringify(node)}`);
+    return { host: node.slice(0, at), port };
+  });
+  return { clusterNodes };
+}
+
+/** Redis URL without its password, for logs. */
+export function safeRedisUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The target for logs: a URL without its password, or the seed nodes. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if ('url' in target) return safeRedisUrl(target.url);
+  return `cluster ${target.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './redis.js';
 import { CONTROL_CHANNEL } from './redis-names.js';
 
 /**
@@ -6,6 +6,8 @@ import { CONTROL_CHANNEL } from './redis-names.js';
  * how many notifiers heard it; each acts at once, so it takes effect well
  * within a second.
  */
-export async function disconnectUser(redis: Redis, userId: string): Promise<number> {
-  return redis.publish(CONTROL_CHANNEL, JSON.stringify({ type: 'disconnect_user', user_id: userId }));
+export async function disconnectUser(redis: RedisClient, userId: string): Promise<number> {
+  const message = JSON.stringify({ type: 'disconnect_user', user_id: userId });
+  // On a cluster the control channel is a sharded one, like every channel notifiers subscribe to.
+  return isCluster(redis) ? Number(await redis.spublish(CONTROL_CHANNEL, message)) : redis.publish(CONTROL_CHANNEL, message);
 }

@@ -1,9 +1,9 @@
 import { ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 export interface ReadinessChecks {
-  redis: Redis;
+  redis: RedisClient;
   /** Further checks by name; each answers whether that part is ready. */
   extra?: Record<string, () => boolean>;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * A Lua script kept in its own `.lua` file beside the module that runs it
@@ -23,7 +23,7 @@ export class LuaScript {
    * Defines the script on a connection, once per connection; ioredis then
    * runs it by EVALSHA, falling back to EVAL after a Redis restart.
    */
-  defineOn<R extends Redis>(redis: R): R {
+  defineOn<R extends RedisClient>(redis: R): R {
     if (!(this.name in redis)) redis.defineCommand(this.name, this.numberOfKeys === undefined ? { lua: this.lua } : { lua: this.lua, numberOfKeys: this.numberOfKeys });
     return redis;
   }

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
 import { GroupCommit } from './group-commit.js';
 import { EVENT_BATCH_JOB, MAX_EVENTS_PER_JOB, notificationJobOptions, type QueuedBatch } from './queue-options.js';
-import { createRedis } from './redis.js';
+import type { RedisTarget } from './config.js';
+import { createRedis, type RedisClient } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
 
 export interface NotificationProducerOptions {
-  /** A Redis URL, or a connection to share. A URL gets its own fail-fast connection. */
-  connection: string | Redis;
+  /**
+   * A Redis URL, a Redis Cluster's seed nodes (`{ clusterNodes }`), or a
+   * connection to share. A URL or seed list gets its own fail-fast connection.
+   */
+  connection: string | RedisTarget | RedisClient;
   /** Default `notifications`. */
   queueName?: string;
   /**
@@ -65,11 +69,11 @@ function jobsOf(batch: readonly PendingEvent[]): Array<{ name: string; data: Que
 }
 
 export function createNotificationProducer(options: NotificationProducerOptions): NotificationProducer {
-  const ownsConnection = typeof options.connection === 'string';
-  const connection =
-    typeof options.connection === 'string'
-      ? createRedis(options.connection, { name: 'notification-producer', failFast: true })
-      : options.connection;
+  const given = options.connection;
+  const ownsConnection = !(given instanceof Redis || given instanceof Cluster);
+  const connection = ownsConnection
+    ? createRedis(typeof given === 'string' ? { url: given } : (given as RedisTarget), { name: 'notification-producer', failFast: true })
+    : given;
   const queue = new Queue<QueuedBatch>(options.queueName ?? DEFAULT_QUEUE_NAME, {
     connection,
     prefix: QUEUE_PREFIX,

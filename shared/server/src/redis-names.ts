@@ -1,9 +1,10 @@
 /**
  * Every Redis key, channel and stream name, built here and nowhere else.
- * Hash tags (`{...}`) keep a user's channels and history in one Redis Cluster
- * slot, and likewise a notification type's broadcast channel and history.
+ * Hash tags (`{...}`) keep each of a user's streams (channel, history, epoch,
+ * markers) in the user's Redis Cluster slot, and each broadcast stream in its
+ * notification type's slot.
  */
-import type { NotificationType } from '@parking-realtime/protocol';
+import { broadcastStream, type NotificationType, type StreamName, userStream } from '@parking-realtime/protocol';
 
 /** A live WebSocket token: `ws_token_<sha256 hex of the token>` → `{user_id, issued_at}`, with TTL. */
 export function wsTokenKey(tokenSha256Hex: string): string {
@@ -13,6 +14,17 @@ export function wsTokenKey(tokenSha256Hex: string): string {
 /** Set of the hashes of a user's outstanding WebSocket tokens, so the user can revoke them. */
 export function userWsTokensKey(userId: string): string {
   return `pr:{u:${userId}}:ws-tokens`;
+}
+
+/**
+ * What decides a key's or channel's Redis Cluster slot: its hash tag (the
+ * first non-empty `{...}`), else the whole name. Names of one group always
+ * share a slot; on a cluster, one script, transaction or SSUBSCRIBE holds one group.
+ */
+export function slotGroupOf(name: string): string {
+  const open = name.indexOf('{');
+  const close = open < 0 ? -1 : name.indexOf('}', open + 1);
+  return close > open + 1 ? name.slice(open + 1, close) : name;
 }
 
 /** Control messages to every notifier (e.g. disconnect a user's sockets). */
@@ -30,36 +42,48 @@ export function userChannel(userId: string, type: NotificationType): string {
   return `pr:{u:${userId}}:${type}`;
 }
 
-/** The notification type a channel built above carries. */
-export function notificationTypeOfChannel(channel: string): NotificationType {
-  return (channel.endsWith(':all') ? channel.slice(channel.indexOf('{t:') + 3, channel.indexOf('}')) : channel.slice(channel.lastIndexOf(':') + 1)) as NotificationType;
-}
-
 /** Pub/sub channel for broadcast notifications of one type. */
 export function broadcastChannel(type: NotificationType): string {
   return `pr:{t:${type}}:all`;
 }
 
-/** Stream of the recent notifications targeted at one user (all types). */
-export function userHistoryKey(userId: string): string {
-  return `pr:{u:${userId}}:history`;
+/** The channel a client's stream of that name is published on. */
+export function channelOfStream(userId: string, stream: StreamName): string {
+  const type = stream.slice(stream.indexOf(':') + 1) as NotificationType;
+  return stream.startsWith('user:') ? userChannel(userId, type) : broadcastChannel(type);
 }
 
-/** Stream of the recent broadcast notifications of one type. */
-export function broadcastHistoryKey(type: NotificationType): string {
-  return `pr:{t:${type}}:history`;
+/** The stream a channel built above carries, as frames name it. */
+export function streamOfChannel(channel: string): StreamName {
+  if (channel.endsWith(':all')) return broadcastStream(channel.slice(channel.indexOf('{t:') + 3, channel.indexOf('}')) as NotificationType);
+  return userStream(channel.slice(channel.lastIndexOf(':') + 1) as NotificationType);
 }
 
-/**
- * How many of an event's targets it was published to, for the dedupe window:
- * a retry skips those, and an event that reached them all is a duplicate.
+/** The notification type a channel built above carries. */
+export function notificationTypeOfChannel(channel: string): NotificationType {
+  const stream = streamOfChannel(channel);
+  return stream.slice(stream.indexOf(':') + 1) as NotificationType;
+}
+
+/*
+ * Each channel is one stream, and its keys share its name (and so its slot):
+ * the recent notifications, the stream's epoch, and which events reached it.
  */
-export function publishedEventKey(eventId: string): string {
-  return `pr:published:{${eventId}}`;
+
+/** Stream of the recent notifications published on a channel. */
+export function historyKey(channel: string): string {
+  return `${channel}:history`;
 }
 
-/** The last notification id handed out; makes ids strictly increasing across all streams. */
-export const NOTIFICATION_CLOCK_KEY = 'pr:notification-clock';
+/** The channel's stream epoch: the id of its first entry since it last began. */
+export function epochKey(channel: string): string {
+  return `${channel}:epoch`;
+}
+
+/** Marks that an event was published on the channel, for the dedupe window. */
+export function publishedKey(channel: string, eventId: string): string {
+  return `${channel}:published:${eventId}`;
+}
 
 /**
  * BullMQ key prefix (its `prefix` option); the hash tag keeps every key of a

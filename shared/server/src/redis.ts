@@ -1,6 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Counter } from 'prom-client';
+import type { RedisTarget } from './config.js';
 import type { Logger } from './logger.js';
+
+/** A connection to one Redis or to a Redis Cluster: the commands are the same; keys of one call must share a slot. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   /** Name shown in CLIENT LIST and logs. */
@@ -21,19 +25,43 @@ export interface RedisConnectionOptions {
   autoPipelining?: boolean;
   /** Counts this connection's reconnect attempts, labelled with its name (redis_reconnects_total). */
   reconnects?: Counter<'connection'>;
+  /** On a cluster, subscribe with SSUBSCRIBE through one connection per master (sharded pub/sub). */
+  shardedSubscriber?: boolean;
 }
 
-/** A Redis connection that reconnects forever with capped backoff and logs its state changes. */
-export function createRedis(url: string, options: RedisConnectionOptions): Redis {
+const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
+
+/**
+ * A connection that reconnects forever with capped backoff and logs its state
+ * changes: a `Redis` for a URL, a `Cluster` for seed nodes. A cluster client
+ * always auto-pipelines, which groups the commands of one turn per node: the
+ * cluster's form of a pipeline.
+ */
+export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions): Redis;
+export function createRedis(target: RedisTarget, options: RedisConnectionOptions): RedisClient;
+export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions): RedisClient {
   const redisOptions: RedisOptions = {
     connectionName: options.name,
     enableOfflineQueue: !options.failFast,
     maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 3 : options.maxRetriesPerRequest,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    retryStrategy: backoff,
     lazyConnect: false,
     enableAutoPipelining: options.autoPipelining ?? false,
   };
-  const redis = new Redis(url, redisOptions);
+  const redis: RedisClient =
+    typeof target === 'string' || 'url' in target
+      ? new Redis(typeof target === 'string' ? target : target.url, redisOptions)
+      : new Cluster(target.clusterNodes, {
+          redisOptions: { connectionName: options.name, maxRetriesPerRequest: redisOptions.maxRetriesPerRequest },
+          enableOfflineQueue: !options.failFast,
+          enableAutoPipelining: true,
+          clusterRetryStrategy: backoff,
+          // A failover takes the cluster a few seconds; commands wait it out rather than fail at once.
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 200,
+          retryDelayOnTryAgain: 200,
+          shardedSubscribers: options.shardedSubscriber ?? false,
+        });
   const { reconnects } = options;
   if (reconnects) redis.on('reconnecting', () => reconnects.inc({ connection: options.name }));
   const log = options.logger?.child({ redis: options.name });
@@ -49,7 +77,7 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
 }
 
 /** Resolves once the connection is ready, or rejects after `timeoutMs`. */
-export async function waitUntilReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export async function waitUntilReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -64,4 +92,8 @@ export async function waitUntilReady(redis: Redis, timeoutMs = 10_000): Promise<
   });
 }
 
-export type { Redis };
+export type { Cluster, Redis };
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis.isCluster;
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from './config.js';
+import { ConfigError, describeRedisTarget, type RedisTarget } from './config.js';
 import { createLogger } from './logger.js';
 
 export interface RunningService {
@@ -8,16 +8,11 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Redis URL without its password, for logs. */
-export function safeRedisUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
-
 /**
  * What every service's main does: load the config (exit 1 naming the bad
  * variable), build, listen, and shut down cleanly on SIGTERM or SIGINT.
  */
-export async function runService<C extends { host: string; port: number; logLevel: string; redisUrl: string }>(
+export async function runService<C extends { host: string; port: number; logLevel: string; redis: RedisTarget }>(
   name: string,
   loadConfig: () => C,
   build: (config: C) => Promise<RunningService>,
@@ -52,5 +47,5 @@ export async function runService<C extends { host: string; port: number; logLeve
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await app.listen({ host: config.host, port: config.port });
-  app.log.info({ redis: safeRedisUrl(config.redisUrl) }, `${name} ready`);
+  app.log.info({ redis: describeRedisTarget(config.redis) }, `${name} ready`);
 }

@@ -1,6 +1,5 @@
 import { createHash, randomFillSync } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { LuaScript } from './lua-script.js';
+import { isCluster, type RedisClient } from './redis.js';
 import { userWsTokensKey, wsTokenKey } from './redis-names.js';
 
 /** What Redis holds for a live token. The raw token is never stored. */
@@ -30,13 +29,6 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Sets a token and adds it to the user's index in one step (`issue-ws-token.lua`). */
-const ISSUE_SCRIPT = new LuaScript('issueWsToken', new URL('./issue-ws-token.lua', import.meta.url), 2);
-
-type IssuingRedis = Redis & {
-  issueWsToken(tokenKey: string, indexKey: string, record: string, hash: string, ttlSeconds: number): Promise<unknown>;
-};
-
 interface PendingConsume {
   key: string;
   resolve: (raw: string | null) => void;
@@ -45,23 +37,24 @@ interface PendingConsume {
 
 /** Short-lived, single-use WebSocket tokens, kept in Redis under their SHA-256. */
 export class TokenStore {
-  private readonly redis: IssuingRedis;
   /** GETDELs asked for in this turn of the event loop, sent together in one pipeline. */
   private pendingConsumes: PendingConsume[] = [];
 
   constructor(
-    redis: Redis,
+    private readonly redis: RedisClient,
     private readonly ttlSeconds: number,
-  ) {
-    this.redis = ISSUE_SCRIPT.defineOn(redis) as IssuingRedis;
-  }
+  ) {}
 
   /** Mints a token for `userId`; the caller hands the raw token to the user and forgets it. */
   async issue(userId: string, now = new Date()): Promise<{ token: string; expiresIn: number }> {
     const token = newToken();
     const record: TokenRecord = { user_id: userId, issued_at: now.toISOString() };
     const hash = hashToken(token);
-    await this.redis.issueWsToken(wsTokenKey(hash), userWsTokensKey(userId), JSON.stringify(record), hash, this.ttlSeconds);
+    const index = userWsTokensKey(userId);
+    // The index first, then the token: no live token is ever missing from the index that
+    // revocation reads. The two keys lie in different Cluster slots, so they cannot share a step.
+    await this.redis.multi().sadd(index, hash).expire(index, this.ttlSeconds).exec();
+    await this.redis.set(wsTokenKey(hash), JSON.stringify(record), 'EX', this.ttlSeconds);
     return { token, expiresIn: this.ttlSeconds };
   }
 
@@ -70,8 +63,10 @@ export class TokenStore {
     const index = userWsTokensKey(userId);
     const hashes = await this.redis.smembers(index);
     if (hashes.length === 0) return 0;
-    const [[, removed] = [null, 0]] = (await this.redis.multi().del(hashes.map(wsTokenKey)).srem(index, hashes).exec()) ?? [];
-    return Number(removed);
+    // One DEL per token: on a cluster each token key has its own slot.
+    const removed = await Promise.all(hashes.map((hash) => this.redis.del(wsTokenKey(hash))));
+    await this.redis.srem(index, hashes);
+    return removed.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -111,9 +106,9 @@ export class TokenStore {
   }
 
   private sendConsumes(batch: PendingConsume[]): void {
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      this.redis.getdel(only.key).then(only.resolve, only.reject);
+    // A cluster client pipelines per node by itself (auto-pipelining); keys of one pipeline must share a node.
+    if (batch.length === 1 || isCluster(this.redis)) {
+      for (const { key, resolve, reject } of batch) this.redis.getdel(key).then(resolve, reject);
       return;
     }
     const pipeline = this.redis.pipeline();

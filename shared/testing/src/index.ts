@@ -7,3 +7,4 @@ export * from './wait-for.js';
 export * from './reconnecting-client.js';
 export * from './metric-value.js';
 export * from './scripted-notifier.js';
+export * from './redis-cluster.js';

@@ -19,6 +19,8 @@ export interface TestRedisOptions {
   appendonly?: boolean;
   /** Run redis-server under this command, such as `['taskset', '-c', '0']` (a redis-server child only). */
   wrapper?: string[];
+  /** More `redis-server` arguments, such as cluster mode's (a `redis-server` child only). */
+  args?: string[];
 }
 
 /** True when a container engine is reachable, so testcontainers can be used. */
@@ -34,7 +36,7 @@ function containerEngineReachable(): boolean {
  * Never the machine's shared Redis.
  */
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
-  if (containerEngineReachable() && !options.appendonly && !options.wrapper) return startContainerRedis();
+  if (containerEngineReachable() && !options.appendonly && !options.wrapper && !options.args) return startContainerRedis();
   return startProcessRedis(options);
 }
 
@@ -75,6 +77,7 @@ async function startProcessRedis(options: TestRedisOptions): Promise<TestRedis> 
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
       args.push('--appendonly', options.appendonly ? 'yes' : 'no');
       if (options.appendonly) args.push('--appendfsync', 'always');
+      args.push(...(options.args ?? []));
       const [command, ...commandArgs] = [...(options.wrapper ?? []), 'redis-server', ...args];
       const proc = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
