@@ -103,7 +103,7 @@ t.test('WebSocket frames: each bad frame gets its error code, and the same socke
   }
   socket.send({ type: 'ping' });
   t.same(await socket.nextOfType('pong'), { type: 'pong' }, 'still answering');
-  t.same(await socket.subscribe(['reservation']), { type: 'subscribed', notification_types: ['reservation'] });
+  t.match(await socket.subscribe(['reservation']), { type: 'subscribed', notification_types: ['reservation'] });
   await cluster.producer.send({ type: 'reservation', message: 'after the storm', data: {}, user_ids: ['frames'] });
   t.equal((await socket.nextOfType('notification')).message, 'after the storm', 'and still receiving');
   await socket.close();

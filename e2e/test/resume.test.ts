@@ -111,7 +111,7 @@ t.test('when history no longer reaches back, resume_gap comes first, then what i
 
   const back = await connect('r4', ['reservation'], seen.id as string);
   const gap = await back.nextOfType('resume_gap');
-  t.same(gap, { type: 'resume_gap', last_id: seen.id });
+  t.same(gap, { type: 'resume_gap', streams: ['user:reservation'], last_id: seen.id });
   const last = await back.next(tagged('gap-probe'));
   const replayed = back.notifications();
   t.ok(replayed.length >= 100 && replayed.length < 302, `${replayed.length} replayed: the history that is left`);

@@ -4,6 +4,7 @@ import {
   freePort,
   metricValue,
   ReconnectingClient,
+  type ResumeFields,
   serviceJwt,
   simpleJwtAccessToken,
   TestSocket,
@@ -39,9 +40,9 @@ async function wsToken(userId: number): Promise<string> {
 }
 
 const wsBase = stack.url.replace('http', 'ws');
-async function openSocket(userId: number, lastId?: string): Promise<TestSocket> {
+async function openSocket(userId: number, resume: ResumeFields = {}): Promise<TestSocket> {
   const socket = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(userId)}`);
-  await socket.subscribe(['parking_lot', 'reservation'], lastId ? { last_id: lastId } : {});
+  await socket.subscribe(['parking_lot', 'reservation'], resume);
   return socket;
 }
 
@@ -86,7 +87,7 @@ t.test('through nginx, large event bodies get the service\'s own answer: 400 for
 
 t.test('clients spread over both notifiers through nginx all receive a broadcast', async (t) => {
   for (let user = 1; user <= 8; user++) {
-    const client = new ReconnectingClient((lastId) => openSocket(user, lastId));
+    const client = new ReconnectingClient((resume) => openSocket(user, resume));
     await client.start();
     clients.push(client);
   }

@@ -92,6 +92,9 @@ async function publishEvent(req: IncomingMessage, res: ServerResponse, deps: Rou
   const payload: NotificationFrame = {
     type: 'notification',
     id: event.id ?? randomUUID(),
+    // Socket.IO keeps no streams; the fields are there so both systems send frames of one shape and size.
+    stream: event.user_ids ? `user:${event.type}` : `all:${event.type}`,
+    epoch: '',
     notification_type: event.type,
     message: event.message,
     data: event.data,

@@ -7,8 +7,10 @@ import {
   serviceJwt,
   simpleJwtAccessToken,
   startRedis,
+  startRedisCluster,
   startService,
   type TestRedis,
+  type TestRedisCluster,
   type TestRedisOptions,
   TestSocket,
 } from '@parking-realtime/testing';
@@ -19,6 +21,8 @@ const SERVICE_JWT_SECRET = 'fault-service-secret-long-enough-01234567';
 export interface ClusterOptions {
   notifiers: number;
   redis?: TestRedisOptions;
+  /** Run on a local Redis Cluster (3 masters, 3 replicas) instead of one Redis. */
+  redisCluster?: boolean;
   /** Extra environment for every service. */
   env?: Record<string, string>;
   /** Extra environment for event-ingest only. */
@@ -31,25 +35,36 @@ export class Cluster {
   /** Further event-ingest instances (startExtraIngest), stopped with the cluster. */
   readonly extraIngests: ServiceProcess[] = [];
   private constructor(
-    readonly redis: TestRedis,
+    private readonly single: TestRedis | undefined,
+    readonly redisCluster: TestRedisCluster | undefined,
     readonly auth: ServiceProcess,
     readonly notifiers: ServiceProcess[],
     public ingest: ServiceProcess,
     private readonly env: Record<string, string>,
   ) {
-    this.producer = createNotificationProducer({ connection: redis.url });
+    this.producer = createNotificationProducer({
+      connection: redisCluster ? { clusterNodes: redisCluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) } : single!.url,
+    });
+  }
+
+  /** The one Redis, when not on a Redis Cluster. */
+  get redis(): TestRedis {
+    if (!this.single) throw new Error('this stack runs on a Redis Cluster: use redisCluster');
+    return this.single;
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
-    const redis = await startRedis(options.redis);
+    const single = options.redisCluster ? undefined : await startRedis(options.redis);
+    const redisCluster = options.redisCluster ? await startRedisCluster() : undefined;
+    const redisEnv: Record<string, string> = redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.seeds } : { REDIS_URL: single!.url };
     // Hundreds of test clients fetch tokens from 127.0.0.1: one address, far past the per-address limit.
-    const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET, TOKEN_RATE_LIMIT_PER_IP: '100000', ...options.env };
+    const env = { ...redisEnv, JWT_SECRET, SERVICE_JWT_SECRET, TOKEN_RATE_LIMIT_PER_IP: '100000', ...options.env };
     const [auth, ingest, ...notifiers] = await Promise.all([
       startService('auth-token', env),
       startService('event-ingest', { ...env, ...options.ingestEnv }),
       ...Array.from({ length: options.notifiers }, () => startService('notifier', env)),
     ]);
-    return new Cluster(redis, auth!, notifiers, ingest!, env);
+    return new Cluster(single, redisCluster, auth!, notifiers, ingest!, env);
   }
 
   /** Replaces event-ingest (stopping the running one, if any) with one of this environment. */
@@ -81,13 +96,13 @@ export class Cluster {
   /** A client of `userId` that starts on notifier `first` and, when cut off, reconnects to any notifier still alive. */
   client(userId: string, first = 0): ReconnectingClient {
     let attempt = 0;
-    return new ReconnectingClient(async (lastId) => {
+    return new ReconnectingClient(async (resume) => {
       const live = this.alive();
       const notifier = attempt === 0 ? this.notifiers[first]! : live[attempt % live.length]!;
       attempt += 1;
       const token = await this.wsToken(userId);
       const socket = await TestSocket.connect(`${notifier.url.replace('http', 'ws')}/ws/notifications/?token=${token}`);
-      await socket.subscribe(['reservation', 'parking_lot'], lastId ? { last_id: lastId } : {});
+      await socket.subscribe(['reservation', 'parking_lot'], resume);
       return socket;
     });
   }
@@ -110,7 +125,7 @@ export class Cluster {
   async stop(): Promise<void> {
     await this.producer.close();
     await Promise.all([this.auth, this.ingest, ...this.extraIngests, ...this.notifiers].map((s) => s.kill('SIGTERM')));
-    await this.redis.stop();
+    await (this.single ?? this.redisCluster)?.stop();
   }
 }
 
@@ -127,7 +142,8 @@ export interface DeliveryFigures {
 
 /**
  * Compares what each client received with what it was due (by a sequence
- * number in `data.seq`), counting lost, duplicated and out-of-order deliveries.
+ * number in `data.seq`), counting lost, duplicated and out-of-order
+ * deliveries (ids must rise within each stream; streams have no common order).
  */
 export function deliveryFigures(
   clients: Array<{ client: ReconnectingClient; due: Set<number> }>,
@@ -148,8 +164,11 @@ export function deliveryFigures(
     delivered += mine.length;
     duplicated += seqs.length - unique.size;
     for (const seq of expected) if (!unique.has(seq)) lost += 1;
-    for (let i = 1; i < mine.length; i++) {
-      if (compareNotificationIds(mine[i - 1]!.id as string, mine[i]!.id as string) >= 0) outOfOrder += 1;
+    const last = new Map<unknown, string>();
+    for (const n of mine) {
+      const previous = last.get(n.stream);
+      if (previous !== undefined && compareNotificationIds(previous, n.id as string) >= 0) outOfOrder += 1;
+      last.set(n.stream, n.id as string);
     }
   }
   return { clients: clients.length, sent, acknowledged, due, delivered, lost, duplicated, outOfOrder };

@@ -1,21 +1,22 @@
-import type { AcceptedEvent, NotificationType } from '@parking-realtime/protocol';
+import { type AcceptedEvent, broadcastStream, notificationBody, type StreamName, userStream } from '@parking-realtime/protocol';
 import {
   broadcastChannel,
-  broadcastHistoryKey,
+  epochKey,
   GroupCommit,
+  historyKey,
+  isCluster,
   LuaScript,
-  NOTIFICATION_CLOCK_KEY,
-  publishedEventKey,
-  type Redis,
+  publishedKey,
+  type RedisClient,
+  slotGroupOf,
   userChannel,
-  userHistoryKey,
 } from '@parking-realtime/server';
 
-/** Writes each notification to its targets' history and channels; the file's header says how. */
+/** Writes each notification to its streams' history and channels; the file's header says how. */
 const PUBLISH_SCRIPT = new LuaScript('publishNotifications', new URL('./publish-notifications.lua', import.meta.url));
 
-type PublishingRedis = Redis & {
-  publishNotifications(numKeys: number, keys: string[], argv: Array<string | number>): Promise<string[]>;
+type PublishingRedis = RedisClient & {
+  publishNotifications(numKeys: number, keys: string[], argv: Array<string | number>): Promise<[string[], string[]]>;
 };
 
 /**
@@ -34,34 +35,27 @@ export interface PublisherOptions {
 
 interface PendingPublish {
   event: AcceptedEvent;
-  published: (id: string | null) => void;
+  published: (fresh: boolean) => void;
   failed: (err: Error) => void;
+}
+
+/** A stream a notification goes to: its channel (which names its keys) and its name in frames. */
+interface Target {
+  channel: string;
+  stream: StreamName;
 }
 
 /** One event's share of targets in one call. */
 interface Entry {
   pending: PendingPublish;
-  /** Index of its first target in the event's target list. */
-  first: number;
-  total: number;
-  targets: Array<[stream: string, channel: string]>;
-  frameTail: string;
+  targets: Target[];
+  body: string;
 }
 
-/** Where a notification goes: (history stream, channel) pairs, each user once, in a stable order so retries count the same. */
-function targetsOf(type: NotificationType, userIds: ReadonlyArray<string | number> | undefined): Array<[string, string]> {
-  if (!userIds) return [[broadcastHistoryKey(type), broadcastChannel(type)]];
-  return [...new Set(userIds.map(String))].map((u) => [userHistoryKey(u), userChannel(u, type)]);
-}
-
-/** The frame without its opening `{` and id, which the script adds. */
-function frameTailOf(event: AcceptedEvent): string {
-  return JSON.stringify({
-    notification_type: event.type,
-    message: event.message,
-    data: event.data,
-    created_at: event.created_at,
-  }).slice(1);
+/** Where a notification goes: each user once, in a stable order, or the type's broadcast stream. */
+function targetsOf(event: AcceptedEvent): Target[] {
+  if (!event.user_ids) return [{ channel: broadcastChannel(event.type), stream: broadcastStream(event.type) }];
+  return [...new Set(event.user_ids.map(String))].map((u) => ({ channel: userChannel(u, event.type), stream: userStream(event.type) }));
 }
 
 /** Entries packed into calls of at most MAX_TARGETS_PER_CALL targets, in order. */
@@ -82,8 +76,17 @@ function callsOf(entries: readonly Entry[]): Entry[][] {
   return calls;
 }
 
+/** How one event's entries went, across every call it took. */
+interface Outcome {
+  left: number;
+  fresh: boolean;
+  error?: Error;
+}
+
 export class NotificationPublisher {
   private readonly redis: PublishingRedis;
+  /** SPUBLISH on a cluster: a channel's messages stay on its shard. */
+  private readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   /** Events published while a batch is on its way wait and leave together, in order. */
   private readonly commits = new GroupCommit<PendingPublish>(
     (batch) => this.publishBatch(batch),
@@ -93,20 +96,22 @@ export class NotificationPublisher {
   );
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: PublisherOptions,
   ) {
     this.redis = PUBLISH_SCRIPT.defineOn(redis) as PublishingRedis;
+    this.publishCommand = isCluster(redis) ? 'SPUBLISH' : 'PUBLISH';
   }
 
   /**
-   * Publishes an accepted event; resolves with its notification id, or null if
-   * it was published before. Events published together (a job's events) share
-   * script calls and are published in the order given. One that fails blocks
-   * the streams it targets: the events after it in its batch on any of them
-   * are not published and fail too (a retry keeps their order); the others go on.
+   * Publishes an accepted event; resolves with true, or false if every
+   * target had it before. Events published together (a job's events) share
+   * script calls and are published in the order given. One that fails on a
+   * stream blocks that stream: the events after it in its batch on the same
+   * stream are not published and fail too (a retry keeps their order); the
+   * others go on.
    */
-  publish(event: AcceptedEvent): Promise<string | null> {
+  publish(event: AcceptedEvent): Promise<boolean> {
     return new Promise((published, failed) => this.commits.add({ event, published, failed }));
   }
 
@@ -116,74 +121,98 @@ export class NotificationPublisher {
   }
 
   private async publishBatch(batch: PendingPublish[]): Promise<void> {
-    const entries: Entry[] = [];
+    // On one Redis every stream can share a call; on a cluster a call holds one hash tag's streams.
+    const cluster = isCluster(this.redis);
+    const groups = new Map<string, Entry[]>();
+    const outcomes = new Map<PendingPublish, Outcome>();
     for (const pending of batch) {
-      let frameTail: string;
+      let body: string;
       try {
-        frameTail = frameTailOf(pending.event);
+        body = notificationBody(pending.event);
       } catch (err) {
         // Data that cannot be framed can never be published; it must not hold up the rest.
         pending.failed(err as Error);
         continue;
       }
-      const targets = targetsOf(pending.event.type, pending.event.user_ids);
-      for (let first = 0; first < targets.length; first += MAX_TARGETS_PER_CALL) {
-        entries.push({ pending, first, total: targets.length, targets: targets.slice(first, first + MAX_TARGETS_PER_CALL), frameTail });
+      const outcome: Outcome = { left: 0, fresh: false };
+      outcomes.set(pending, outcome);
+      const byGroup = new Map<string, Target[]>();
+      for (const target of targetsOf(pending.event)) {
+        const group = cluster ? slotGroupOf(target.channel) : '';
+        const targets = byGroup.get(group) ?? [];
+        targets.push(target);
+        byGroup.set(group, targets);
       }
-    }
-
-    const left = new Map<PendingPublish, number>();
-    const ids = new Map<PendingPublish, string>();
-    const errors = new Map<PendingPublish, Error>();
-    for (const { pending } of entries) left.set(pending, (left.get(pending) ?? 0) + 1);
-    // As the script does within a call, across calls: what failed blocks its event and its
-    // streams, so nothing later on them is published ahead of it; the rest goes on.
-    const blocked = new Set<unknown>();
-    const touchesBlocked = ({ pending, targets }: Entry) => blocked.has(pending) || targets.some(([stream]) => blocked.has(stream));
-    const block = ({ pending, targets }: Entry) => {
-      blocked.add(pending);
-      for (const [stream] of targets) blocked.add(stream);
-    };
-    let lost: Error | undefined;
-    for (const packed of callsOf(entries)) {
-      const call = packed.filter((entry) => {
-        if (!touchesBlocked(entry)) return true;
-        block(entry);
-        return false;
-      });
-      if (call.length === 0) continue;
-      const results = await this.run(call).catch((err: Error) => err);
-      if (results instanceof Error) {
-        // Redis did not answer: nothing after this call is sent.
-        lost = results;
-        break;
-      }
-      call.forEach((entry, i) => {
-        const result = results[i] ?? 'err:no result for the entry';
-        if (result === 'dup' || result.startsWith('ok:')) {
-          left.set(entry.pending, (left.get(entry.pending) ?? 1) - 1);
-          if (result !== 'dup') ids.set(entry.pending, ids.get(entry.pending) ?? result.slice(3));
-        } else {
-          block(entry);
-          if (result.startsWith('err:') && !errors.has(entry.pending)) errors.set(entry.pending, new Error(result.slice(4)));
+      for (const [group, targets] of byGroup) {
+        const entries = groups.get(group) ?? [];
+        for (let first = 0; first < targets.length; first += MAX_TARGETS_PER_CALL) {
+          entries.push({ pending, targets: targets.slice(first, first + MAX_TARGETS_PER_CALL), body });
+          outcome.left += 1;
         }
-      });
+        groups.set(group, entries);
+      }
     }
-    const firstError = errors.values().next().value;
-    for (const [pending, remaining] of left) {
-      if (remaining === 0) pending.published(ids.get(pending) ?? null);
-      else pending.failed(errors.get(pending) ?? lost ?? new Error(`not published, behind a failure on its stream: ${firstError?.message ?? 'unknown'}`));
+    // Groups share no stream, so they go out together; within one, calls follow each other.
+    await Promise.all([...groups.values()].map((entries) => this.publishGroup(entries, outcomes)));
+    for (const [pending, outcome] of outcomes) {
+      if (outcome.left === 0) pending.published(outcome.fresh);
+      else pending.failed(outcome.error ?? new Error('not published, behind a failure on its stream'));
     }
   }
 
-  private run(call: readonly Entry[]): Promise<string[]> {
-    const keys: string[] = [NOTIFICATION_CLOCK_KEY];
-    const argv: Array<string | number> = [this.options.dedupeTtlSeconds, this.options.historyMaxLength, this.options.historyMaxAgeSeconds * 1000];
-    for (const { pending, first, total, targets, frameTail } of call) {
-      keys.push(publishedEventKey(pending.event.id));
-      argv.push(targets.length, first, total, pending.event.type, frameTail);
-      for (const [stream] of targets) keys.push(stream);
-      for (const [, channel] of targets) argv.push(channel);
+  /**
+   * One group's entries, in calls that follow each other. As the script does
+   * within a call, across calls: a stream that failed is blocked, so nothing
+   * later on it is published ahead of the failure; the other streams go on.
+   */
+  private async publishGroup(entries: readonly Entry[], outcomes: Map<PendingPublish, Outcome>): Promise<void> {
+    const blocked = new Set<string>();
+    const fail = (entry: Entry, error: Error) => {
+      const outcome = outcomes.get(entry.pending)!;
+      outcome.error = outcome.error ?? error;
+    };
+    for (const packed of callsOf(entries)) {
+      const call = packed.filter((entry) => {
+        if (!entry.targets.some(({ channel }) => blocked.has(channel))) return true;
+        fail(entry, new Error('not published, behind a failure on its stream'));
+        return false;
+      });
+      if (call.length === 0) continue;
+      const answer = await this.run(call).catch((err: Error) => err);
+      if (answer instanceof Error) {
+        // Redis did not answer: nothing after this call in the group is sent.
+        for (const entry of entries) if (!outcomes.get(entry.pending)!.error) fail(entry, answer);
+        return;
+      }
+      const [results, blockedChannels] = answer;
+      for (const channel of blockedChannels) blocked.add(channel);
+      call.forEach((entry, i) => {
+        const result = results[i] ?? 'err:no result for the entry';
+        const outcome = outcomes.get(entry.pending)!;
+        if (result === 'ok' || result === 'dup') {
+          outcome.left -= 1;
+          outcome.fresh ||= result === 'ok';
+        } else {
+          fail(entry, new Error(result.startsWith('err:') ? result.slice(4) : 'not published, behind a failure on its stream'));
+        }
+      });
+    }
+  }
+
+  private run(call: readonly Entry[]): Promise<[string[], string[]]> {
+    const keys: string[] = [];
+    const argv: Array<string | number> = [
+      this.options.dedupeTtlSeconds,
+      this.options.historyMaxLength,
+      this.options.historyMaxAgeSeconds * 1000,
+      this.publishCommand,
+    ];
+    for (const { pending, targets, body } of call) {
+      argv.push(targets.length, pending.event.type, body);
+      for (const { channel, stream } of targets) {
+        keys.push(historyKey(channel), epochKey(channel), publishedKey(channel, pending.event.id));
+        argv.push(channel, stream);
+      }
     }
     return this.redis.publishNotifications(keys.length, keys, argv);
   }

@@ -1,100 +1,86 @@
 -- Publishes a batch of notification entries in one atomic step. An entry is
--- one event's share of targets: an event with more targets than one call may
--- carry is split over several entries, in several calls.
+-- one event's share of targets in this call. A target is one stream: its
+-- history, its epoch and its channel share a name and a Redis Cluster slot,
+-- and on a cluster every target of one call lies in one slot.
 --
--- For each entry, in order:
---   * the event's marker counts how many of its targets were already
---     published (within the dedupe window); targets below that count are
---     skipped, so a retry never reaches a target twice, whichever failed first;
---     an event whose every target is counted is a duplicate;
---   * a notification id is drawn from a clock that only moves forward, so ids
---     order notifications across every stream;
---   * the frame is appended to each target's history stream (trimmed by count
---     and by age, and set to expire with the maximum age) and published on the
---     target's channel, and the marker counts it.
--- An entry that fails blocks its event and its streams for the rest of the
--- call: a later entry of the same event, or one that shares a stream with it,
--- answers `skip` (and blocks its own in turn), so nothing is published ahead
--- of a failure on the same stream; entries on other streams go on.
+-- For each target of each entry, in order:
+--   * if the event was published to this stream before (within the dedupe
+--     window) it is skipped, so a retry never reaches a target twice, whatever
+--     failed first;
+--   * the notification gets the stream's next id (XADD *): positions are per
+--     stream, with no clock shared between streams;
+--   * the stream's epoch is the id of its first entry since it last began: a
+--     stream that expired or was lost begins again with a new epoch, which
+--     tells a resuming client its position there no longer counts;
+--   * the entry (type and frame body) is appended to the history, which is
+--     trimmed by count and by age and expires with the maximum age, and the
+--     frame is published on the stream's channel.
+-- A stream whose append failed is blocked for the rest of the call: later
+-- targets on it are not published (their entry answers `skip`), so nothing
+-- overtakes a failure on the same stream; other streams go on.
 --
--- KEYS[1]            the clock (last notification id handed out)
--- then per entry:    the event's published marker, then one history stream per target
--- ARGV[1]            dedupe TTL (seconds)
--- ARGV[2]            history max length (entries, approximate)
--- ARGV[3]            history max age (milliseconds)
--- then per entry:    number of targets n, index of its first target in the
---                    event's target list, the event's total number of targets,
---                    notification type, frame without its leading `{` and id,
---                    then n channels (one per history stream, same order)
--- Returns per entry: `ok:<id>`, `dup` (every target published before),
--- `err:<message>` or `skip` (behind an earlier failure on its event or a stream).
+-- KEYS                per target: history stream, epoch, published marker
+-- ARGV[1]             dedupe TTL (seconds)
+-- ARGV[2]             history max length (entries, approximate)
+-- ARGV[3]             history max age (milliseconds)
+-- ARGV[4]             PUBLISH, or SPUBLISH on a cluster
+-- then per entry:     number of targets n, notification type, frame body
+--                     (the frame after its id, stream and epoch, without the
+--                     comma before it), then per target its channel and its
+--                     stream's name in frames
+-- Returns { per entry: `ok` (published to at least one target), `dup` (every
+-- target had it before), `err:<message>`, or `skip` (behind a failure);
+-- then the channels of the streams blocked }.
 
 local t = redis.call('TIME')
-local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seq = 0
-local last = redis.call('GET', KEYS[1])
-if last then
-  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
-  lms = tonumber(lms)
-  if lms >= ms then ms = lms; seq = tonumber(lseq) + 1 end
-end
-local ttl, maxLen, maxAgeMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local oldest = string.format('%d-0', ms - maxAgeMs)
-local results = {}
-local lastId = nil
--- The markers and streams of entries that failed or were skipped.
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, maxLen, maxAgeMs, publish = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local oldest = string.format('%d-0', now - maxAgeMs)
 local blocked = {}
-local function block(k, n)
-  for i = 0, n do blocked[KEYS[k + i]] = true end
-end
-local function isBlocked(k, n)
-  for i = 0, n do
-    if blocked[KEYS[k + i]] then return true end
-  end
-  return false
-end
-local k, a = 2, 4
+local blockedChannels = {}
+local results = {}
+local k, a = 1, 5
 while a <= #ARGV do
-  local n, first, total = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local marker = KEYS[k]
-  if isBlocked(k, n) then
-    block(k, n)
-    results[#results + 1] = 'skip'
-  else
-    -- A marker written before counts were kept holds a notification id: published.
-    local done = redis.call('GET', marker)
-    done = done and (tonumber(done) or total) or 0
-    if done >= first + n then
-      results[#results + 1] = 'dup'
-    else
-      local id = string.format('%d-%d', ms, seq)
-      seq = seq + 1
-      -- The id is spent either way, so the clock never hands it out twice.
-      lastId = id
-      local frame = '{"type":"notification","id":"' .. id .. '",' .. ARGV[a + 4]
-      local err = nil
-      for i = 1, n do
-        if first + i > done then
-          local stream = KEYS[k + i]
-          local r = redis.pcall('XADD', stream, 'MAXLEN', '~', maxLen, id, 't', ARGV[a + 3], 'f', frame)
-          if type(r) == 'table' and r.err then err = r.err; break end
-          redis.call('XTRIM', stream, 'MINID', oldest)
-          redis.call('PEXPIRE', stream, maxAgeMs)
-          redis.call('PUBLISH', ARGV[a + 4 + i], frame)
-          done = first + i
-        end
-      end
-      redis.call('SET', marker, done, 'EX', ttl)
-      if err then
-        block(k, n)
-        results[#results + 1] = 'err:' .. err
+  local n, notificationType, body = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local fresh, err, skipped = 0, nil, false
+  for i = 0, n - 1 do
+    local history, epochKey, marker = KEYS[k + 3 * i], KEYS[k + 3 * i + 1], KEYS[k + 3 * i + 2]
+    local channel, name = ARGV[a + 3 + 2 * i], ARGV[a + 4 + 2 * i]
+    if blocked[history] then
+      skipped = true
+    elseif redis.call('EXISTS', marker) == 0 then
+      local id = redis.pcall('XADD', history, 'MAXLEN', '~', maxLen, '*', 't', notificationType, 'b', body)
+      if type(id) == 'table' and id.err then
+        err = err or id.err
+        blocked[history] = true
+        blockedChannels[#blockedChannels + 1] = channel
       else
-        results[#results + 1] = 'ok:' .. id
+        local epoch = redis.call('GET', epochKey)
+        if epoch then
+          redis.call('PEXPIRE', epochKey, maxAgeMs)
+        else
+          epoch = id
+          redis.call('SET', epochKey, epoch, 'PX', maxAgeMs)
+        end
+        redis.call('XTRIM', history, 'MINID', oldest)
+        redis.call('PEXPIRE', history, maxAgeMs)
+        redis.call('SET', marker, 1, 'EX', ttl)
+        redis.call(publish, channel,
+          '{"type":"notification","id":"' .. id .. '","stream":"' .. name .. '","epoch":"' .. epoch .. '",' .. body)
+        fresh = fresh + 1
       end
     end
   end
-  k = k + 1 + n
-  a = a + 5 + n
+  if err then
+    results[#results + 1] = 'err:' .. err
+  elseif skipped then
+    results[#results + 1] = 'skip'
+  elseif fresh > 0 then
+    results[#results + 1] = 'ok'
+  else
+    results[#results + 1] = 'dup'
+  end
+  k = k + 3 * n
+  a = a + 3 + 2 * n
 end
-if lastId then redis.call('SET', KEYS[1], lastId) end
-return results
+return { results, blockedChannels }

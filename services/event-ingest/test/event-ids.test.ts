@@ -1,4 +1,4 @@
-import { createNotificationProducer, createRedis, publishedEventKey, userHistoryKey } from '@parking-realtime/server';
+import { createNotificationProducer, createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/server';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import fc from 'fast-check';
 import pino from 'pino';
@@ -52,10 +52,11 @@ t.test('an event id of any allowed form is stored, published once and deduplicat
         return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0 ? counts : null;
       }, 10_000, 'the queue to drain');
       if ((await producer.queue.getJobCounts('failed')).failed !== 0) return false;
-      const history = await redis.xrange(userHistoryKey(user), '-', '+');
-      const messages = history.map(([, fields]) => JSON.parse(fields[fields.indexOf('f') + 1]!).message as string);
+      const channel = userChannel(user, 'reservation');
+      const history = await redis.xrange(historyKey(channel), '-', '+');
+      const messages = history.map(([, fields]) => JSON.parse(`{${fields[fields.indexOf('b') + 1]}`).message as string);
       // A later run may draw the same id: it starts from a clean dedupe window.
-      await redis.del(ids.map(publishedEventKey));
+      await redis.del(ids.map((id) => publishedKey(channel, id)));
       // Published exactly once each, in the order sent.
       return JSON.stringify(messages) === JSON.stringify(ids.map((id) => `m ${id}`));
     }),

@@ -1,13 +1,13 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
 import {
   broadcastChannel,
-  broadcastHistoryKey,
   createNotificationProducer,
   createRedis,
+  epochKey,
+  historyKey,
   InvalidEventError,
   QUEUE_PREFIX,
   userChannel,
-  userHistoryKey,
 } from '@parking-realtime/server';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
@@ -41,6 +41,9 @@ t.teardown(async () => {
   await redisServer.stop();
 });
 
+const userHistory = (user: string, type: 'reservation' | 'parking_lot' = 'reservation') => historyKey(userChannel(user, type));
+const idsIn = async (key: string) => (await redis.xrange(key, '-', '+')).map(([id]) => id);
+
 const event = (over: Partial<AcceptedEvent> = {}): AcceptedEvent => ({
   id: `e-${Math.random().toString(36).slice(2)}`,
   type: 'reservation',
@@ -50,50 +53,56 @@ const event = (over: Partial<AcceptedEvent> = {}): AcceptedEvent => ({
   ...over,
 });
 
-t.test('a targeted event is published on each user\'s channel and kept in each user\'s history', async (t) => {
+t.test('a targeted event is published on each user\'s channel and kept in each user\'s stream', async (t) => {
   const e = event({ user_ids: [1, '2', 1] });
-  const id = await publisher.publish(e);
-  t.match(id, /^\d+-\d+$/);
+  t.equal(await publisher.publish(e), true);
   const frames = await waitFor(() => {
-    const got = heard.filter((h) => (h.frame.data as { reservation_id?: number }).reservation_id === 123 && h.frame.id === id);
+    const got = heard.filter((h) => h.frame.created_at === e.created_at);
     return got.length === 2 ? got : null;
   });
   t.same(frames.map((f) => f.channel).sort(), [userChannel('1', 'reservation'), userChannel('2', 'reservation')].sort());
-  t.same(frames[0]!.frame, {
+  const [id] = await idsIn(userHistory('1'));
+  const frame = frames.find((f) => f.channel === userChannel('1', 'reservation'))!.frame;
+  t.same(frame, {
     type: 'notification',
     id,
+    stream: 'user:reservation',
+    epoch: await redis.get(epochKey(userChannel('1', 'reservation'))),
     notification_type: 'reservation',
     message: 'New reservation created',
     data: { reservation_id: 123, status: 'active' },
     created_at: e.created_at,
   });
-  const history = await redis.xrange(userHistoryKey('1'), '-', '+');
-  t.equal(history.length, 1, 'a duplicated user id gets it once');
-  t.equal(history[0]![0], id, 'the history entry id is the notification id');
+  t.equal(frame.epoch, id, 'a new stream\'s epoch is its first id');
+  t.equal((await idsIn(userHistory('1'))).length, 1, 'a duplicated user id gets it once');
 });
 
 t.test('an event published twice is published once', async (t) => {
   const e = event({ type: 'parking_lot', user_ids: undefined, data: { lot: 'dup' } });
-  const first = await publisher.publish(e);
-  t.ok(first);
-  t.equal(await publisher.publish(e), null);
-  t.equal((await redis.xrange(broadcastHistoryKey('parking_lot'), '-', '+')).length, 1);
+  t.equal(await publisher.publish(e), true);
+  t.equal(await publisher.publish(e), false);
+  t.equal((await idsIn(historyKey(broadcastChannel('parking_lot')))).length, 1);
 });
 
-t.test('notification ids strictly increase across every stream', async (t) => {
-  const ids: string[] = [];
+t.test('each stream numbers its notifications in publish order, and keeps its epoch', async (t) => {
+  const user = 'numbered';
   for (let i = 0; i < 50; i++) {
-    ids.push((await publisher.publish(event({ user_ids: i % 2 ? [5] : undefined, type: i % 3 ? 'reservation' : 'parking_lot' })))!);
+    await publisher.publish(event({ user_ids: i % 2 ? [user] : undefined, type: i % 3 ? 'reservation' : 'parking_lot' }));
   }
-  const key = (id: string) => id.split('-').map(Number) as [number, number];
-  for (let i = 1; i < ids.length; i++) {
-    const [am, as] = key(ids[i - 1]!);
-    const [bm, bs] = key(ids[i]!);
-    t.ok(bm > am || (bm === am && bs > as), `${ids[i]} > ${ids[i - 1]}`);
+  for (const key of [userHistory(user), userHistory(user, 'parking_lot'), historyKey(broadcastChannel('reservation'))]) {
+    const ids = await idsIn(key);
+    const order = (id: string) => id.split('-').map(Number) as [number, number];
+    for (let i = 1; i < ids.length; i++) {
+      const [am, as] = order(ids[i - 1]!);
+      const [bm, bs] = order(ids[i]!);
+      t.ok(bm > am || (bm === am && bs > as), `${ids[i]} > ${ids[i - 1]}`);
+    }
   }
+  const epoch = await redis.get(epochKey(userChannel(user, 'reservation')));
+  t.equal(epoch, (await idsIn(userHistory(user)))[0], 'the epoch stays the first id while the stream lives');
 });
 
-t.test('events published in one turn share a script call, each with its own id, in call order', async (t) => {
+t.test('events published in one turn share a script call, in call order', async (t) => {
   const twice = event({ user_ids: ['batch-1'] });
   const batch = [event({ user_ids: ['batch-1'] }), twice, event({ user_ids: undefined }), twice, event({ user_ids: ['batch-2', 'batch-1'] })];
   const scriptCalls = async () => {
@@ -101,50 +110,36 @@ t.test('events published in one turn share a script call, each with its own id, 
     return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
   const callsBefore = await scriptCalls();
-  const ids = await Promise.all(batch.map((e) => publisher.publish(e)));
+  const fresh = await Promise.all(batch.map((e) => publisher.publish(e)));
   t.equal((await scriptCalls()) - callsBefore, 1, 'one script call');
-  t.equal(ids[3], null, 'the same id again in the same batch is published once');
-  const published = ids.filter((id): id is string => id !== null);
-  t.equal(new Set(published).size, 4);
-  const key = (id: string) => id.split('-').map(Number) as [number, number];
-  for (let i = 1; i < published.length; i++) {
-    const [am, as] = key(published[i - 1]!);
-    const [bm, bs] = key(published[i]!);
-    t.ok(bm > am || (bm === am && bs > as), `${published[i]} > ${published[i - 1]}`);
-  }
-  t.same((await redis.xrange(userHistoryKey('batch-1'), '-', '+')).map(([id]) => id), [ids[0], ids[1], ids[4]]);
+  t.same(fresh, [true, true, true, false, true], 'the same id again in the same batch is published once');
+  const bodies = (await redis.xrange(userHistory('batch-1'), '-', '+')).map(([, fields]) => JSON.parse(`{${fields[3]}`).created_at);
+  t.same(bodies, [batch[0]!.created_at, twice.created_at, batch[4]!.created_at], 'in call order');
 });
 
 t.test('an event whose commands fail blocks its streams: what follows on them waits for the retry, the rest is published', async (t) => {
-  await redis.set(userHistoryKey('poisoned'), 'not a stream');
+  await redis.set(userHistory('poisoned'), 'not a stream');
   const before = event({ user_ids: ['ok-1'] });
   const poisoned = event({ user_ids: ['poisoned'] });
   const unrelated = event({ user_ids: ['ok-2'] });
   const behind = event({ user_ids: ['ok-3', 'poisoned'] });
-  const behindThat = event({ user_ids: ['ok-3'] });
+  const behindThat = event({ user_ids: ['poisoned'] });
   const batch = [before, poisoned, unrelated, behind, behindThat];
   const outcomes = await Promise.allSettled(batch.map((e) => publisher.publish(e)));
   t.same(
     outcomes.map((o) => o.status),
     ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected'],
-    'the unrelated event goes on; what shares a stream with the failure, directly or through another, waits',
+    'the unrelated event goes on; what shares the failed stream waits',
   );
   t.match(outcomes[1], { reason: { message: /WRONGTYPE/ } });
-  t.equal(await redis.xlen(userHistoryKey('ok-3')), 0, 'nothing published ahead of the failure on its streams');
-  await redis.del(userHistoryKey('poisoned'));
+  t.equal((await idsIn(userHistory('ok-3'))).length, 1, 'the part of an event on a healthy stream is published');
+  await redis.del(userHistory('poisoned'));
   const retried = await Promise.all(batch.map((e) => publisher.publish(e)));
-  t.same(
-    retried.map((id) => (id === null ? 'dup' : 'new')),
-    ['dup', 'new', 'dup', 'new', 'new'],
-    'the retry publishes only what was not published',
-  );
-  t.ok(retried[4]! > retried[3]!, 'in order');
-  t.same(
-    (await redis.xrange(userHistoryKey('ok-3'), '-', '+')).map(([id]) => id),
-    [retried[3], retried[4]],
-  );
-  for (const user of ['ok-1', 'ok-2']) t.equal(await redis.xlen(userHistoryKey(user)), 1, `${user} has it once`);
-  t.equal(await redis.xlen(userHistoryKey('poisoned')), 2, 'the poisoned user gets both, once each');
+  t.same(retried, [false, true, false, true, true], 'the retry publishes only what was not published');
+  t.equal((await idsIn(userHistory('ok-3'))).length, 1, 'a retry never reaches a target twice');
+  for (const user of ['ok-1', 'ok-2']) t.equal((await idsIn(userHistory(user))).length, 1, `${user} has it once`);
+  const poisonedBodies = (await redis.xrange(userHistory('poisoned'), '-', '+')).map(([, f]) => JSON.parse(`{${f[3]}`).created_at);
+  t.same(poisonedBodies, [poisoned.created_at, behind.created_at, behindThat.created_at], 'the poisoned user gets all three, once each, in order');
 });
 
 t.test('the producer validates before enqueueing', async (t) => {
@@ -182,10 +177,13 @@ t.test('a job put on the queue by hand without id or created_at takes the job\'s
 t.test('history keeps only entries younger than its age limit, and a stream expires with it', async (t) => {
   const brief = new NotificationPublisher(redis, { dedupeTtlSeconds: 3600, historyMaxLength: 100, historyMaxAgeSeconds: 1 });
   // An entry written two seconds ago, as an earlier publish would have left it.
-  await redis.xadd(userHistoryKey('aged'), `${Date.now() - 2000}-0`, 't', 'reservation', 'f', '{}');
-  const last = (await brief.publish(event({ user_ids: ['aged'] })))!;
-  t.same((await redis.xrange(userHistoryKey('aged'), '-', '+')).map(([id]) => id), [last], 'the aged entry was trimmed');
-  const ttl = await redis.pttl(userHistoryKey('aged'));
+  const old = `${Date.now() - 2000}-0`;
+  await redis.xadd(userHistory('aged'), old, 't', 'reservation', 'b', '}');
+  await brief.publish(event({ user_ids: ['aged'] }));
+  const ids = await idsIn(userHistory('aged'));
+  t.equal(ids.length, 1, 'the aged entry was trimmed');
+  t.not(ids[0], old);
+  const ttl = await redis.pttl(userHistory('aged'));
   t.ok(ttl > 0 && ttl <= 1000, `the stream expires with the max age (pttl ${ttl})`);
 });
 

@@ -6,9 +6,10 @@ import {
   healthRoutes,
   installErrorHandler,
   fastifyLoggerOptions,
+  isCluster,
   metricsRoute,
   notificationTypeOfChannel,
-  type Redis,
+  type RedisClient,
   type ServiceMetrics,
   TokenStore,
   waitUntilReady,
@@ -32,10 +33,10 @@ import { handleControlMessage } from './control-messages.js';
 import { UserSockets } from './user-sockets.js';
 
 export interface NotifierDeps {
-  /** For commands (token consumption). */
-  redis: Redis;
-  /** A connection of its own, in subscriber mode. */
-  subscriberRedis: Redis;
+  /** For commands (token consumption, history). */
+  redis: RedisClient;
+  /** A connection of its own, in subscriber mode (on a cluster: with sharded subscribers). */
+  subscriberRedis: RedisClient;
   logStream?: DestinationStream;
   metrics?: ServiceMetrics;
 }
@@ -63,7 +64,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     const type = notificationTypeOfChannel(channel);
     // One payload for every recipient: serialized once, by the worker, and framed once, here.
     const frame = prepareTextFrame(payload);
-    for (const conn of recipients) deliver(conn, type, payload, epoch, frame);
+    for (const conn of recipients) deliver(conn, channel, payload, epoch, frame);
     recordDelivery(metrics, type, payload, recipients.size);
   });
 
@@ -112,24 +113,39 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     },
   );
   // While the subscriber connection was down, messages went by unseen. Once it is back and
-  // subscribed again, every socket is asked to reconnect and resume from its last id.
+  // subscribed again, every socket is asked to reconnect and resume from its positions.
+  // On a cluster the same holds for any shard's subscriber (ioredis replaces it after a failover).
   let subscriptionLost = false;
-  deps.subscriberRedis.on('close', () => {
+  const lost = () => {
     if (!subscriptionLost) epoch += 1;
     subscriptionLost = true;
-  });
-  deps.subscriberRedis.on('ready', () => {
+  };
+  const restored = () => {
     if (!subscriptionLost) return;
     subscriptionLost = false;
     // As many channels as the sockets need: in bounded commands, never spread into one call.
     const resubscribed = subscribeAll(deps.subscriberRedis, [CONTROL_CHANNEL, ...index.channels()]);
-    void resubscribed.then(() => {
-      epoch += 1;
-      metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
-      app.log.warn({ sockets: app.websocketServer.clients.size }, 'subscription restored: asking sockets to resume');
-      return closeSpread(app.websocketServer.clients, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your last id');
-    });
-  });
+    void resubscribed.then(
+      () => {
+        epoch += 1;
+        metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
+        app.log.warn({ sockets: app.websocketServer.clients.size }, 'subscription restored: asking sockets to resume');
+        return closeSpread(app.websocketServer.clients, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your positions');
+      },
+      (err: unknown) => {
+        // Not back after all: wait for the next restoration and try again then.
+        app.log.warn({ err: { message: (err as Error).message } }, 'resubscribe failed');
+        subscriptionLost = true;
+      },
+    );
+  };
+  if (isCluster(deps.subscriberRedis)) {
+    deps.subscriberRedis.on('-subscriber', lost);
+    deps.subscriberRedis.on('subscribersReady', restored);
+  } else {
+    deps.subscriberRedis.on('close', lost);
+    deps.subscriberRedis.on('ready', restored);
+  }
 
   let stopHeartbeat = () => {};
   app.addHook('onReady', async () => {
@@ -138,7 +154,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     );
   });
   app.addHook('onClose', async () => stopHeartbeat());
-  healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' } });
+  healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' && !subscriptionLost } });
   metricsRoute(app, serviceMetrics.registry);
   // Before any socket is served: a disconnect must reach this notifier from the start. A SUBSCRIBE
   // sent before the connection is ready would fail ioredis' ready check (INFO in subscriber mode)

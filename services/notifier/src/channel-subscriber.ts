@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient, slotGroupOf } from '@parking-realtime/server';
 
 /**
  * Most channels named in one SUBSCRIBE or UNSUBSCRIBE. Spreading a whole list
@@ -9,22 +9,34 @@ export const MAX_CHANNELS_PER_COMMAND = 1000;
 
 /**
  * SUBSCRIBE to every channel, any number of them, in commands of a bounded
- * size sent back to back. Settles once every command is answered, like one
- * command would: resolves if all succeeded, else rejects with the first error.
+ * size sent back to back; on a cluster, SSUBSCRIBE (sharded pub/sub: a
+ * channel's messages stay on its shard), one command per slot group. Settles
+ * once every command is answered, like one command would: resolves if all
+ * succeeded, else rejects with the first error.
  */
-export function subscribeAll(redis: Redis, channels: readonly string[]): Promise<void> {
-  return settled(inChunks(channels).map((chunk) => redis.subscribe(...chunk)));
+export function subscribeAll(redis: RedisClient, channels: readonly string[]): Promise<void> {
+  if (isCluster(redis)) return settled(inCommands(channels, true).map((group) => redis.ssubscribe(...group)));
+  return settled(inCommands(channels, false).map((chunk) => redis.subscribe(...chunk)));
 }
 
 /** UNSUBSCRIBE from every channel, as `subscribeAll` subscribes. */
-export function unsubscribeAll(redis: Redis, channels: readonly string[]): Promise<void> {
-  return settled(inChunks(channels).map((chunk) => redis.unsubscribe(...chunk)));
+export function unsubscribeAll(redis: RedisClient, channels: readonly string[]): Promise<void> {
+  if (isCluster(redis)) return settled(inCommands(channels, true).map((group) => redis.sunsubscribe(...group)));
+  return settled(inCommands(channels, false).map((chunk) => redis.unsubscribe(...chunk)));
 }
 
-function inChunks(channels: readonly string[]): string[][] {
+/** Channels in commands of at most MAX_CHANNELS_PER_COMMAND; sharded, each command within one slot group. */
+function inCommands(channels: readonly string[], sharded: boolean): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const channel of channels) {
+    const key = sharded ? slotGroupOf(channel) : '';
+    const group = groups.get(key);
+    if (group) group.push(channel);
+    else groups.set(key, [channel]);
+  }
   const chunks: string[][] = [];
-  for (let i = 0; i < channels.length; i += MAX_CHANNELS_PER_COMMAND) {
-    chunks.push(channels.slice(i, i + MAX_CHANNELS_PER_COMMAND));
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += MAX_CHANNELS_PER_COMMAND) chunks.push(group.slice(i, i + MAX_CHANNELS_PER_COMMAND));
   }
   return chunks;
 }
@@ -36,10 +48,11 @@ async function settled(commands: Promise<unknown>[]): Promise<void> {
 }
 
 /**
- * Keeps one Redis subscriber connection subscribed to exactly the channels
+ * Keeps one Redis subscriber connection (on a cluster, ioredis' sharded
+ * subscribers: one connection per master) subscribed to exactly the channels
  * asked for. Changes made in one tick go out together: the UNSUBSCRIBEs, then
  * the SUBSCRIBEs, each in commands of at most MAX_CHANNELS_PER_COMMAND
- * channels. ioredis re-subscribes everything itself after a reconnect.
+ * channels. ioredis re-subscribes everything itself after a reconnect or failover.
  */
 export class ChannelSubscriber {
   private readonly subscribed = new Set<string>();
@@ -49,10 +62,10 @@ export class ChannelSubscriber {
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     onMessage: (channel: string, payload: Buffer) => void,
   ) {
-    redis.on('messageBuffer', (channel: Buffer, payload: Buffer) => onMessage(channel.toString(), payload));
+    redis.on(isCluster(redis) ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, payload: Buffer) => onMessage(channel.toString(), payload));
   }
 
   /** Resolves once every channel is subscribed on Redis, so messages published after that arrive. */

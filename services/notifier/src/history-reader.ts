@@ -1,91 +1,67 @@
-import { compareNotificationIds, type NotificationType } from '@parking-realtime/protocol';
-import { broadcastHistoryKey, type Redis, userHistoryKey } from '@parking-realtime/server';
+import { notificationFrameText, type StreamName } from '@parking-realtime/protocol';
+import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/server';
 
-export interface Missed {
-  /** Serialized notification frames, oldest first, exactly as they were published. */
-  frames: Array<{ id: string; frame: string }>;
-  /**
-   * History no longer reaches back to `lastId`: something after it was
-   * trimmed, or `lastId` is older than the maximum age.
-   */
-  gap: boolean;
-}
+/** Reads a stream's epoch, tip and what was missed, atomically; the file's header says how. */
+const READ_SCRIPT = new LuaScript('readStream', new URL('./read-stream.lua', import.meta.url), 2);
 
-export interface HistoryWindow {
-  /** Entries older than this are never replayed (event-ingest trims them, and expires idle streams, at this age). */
-  maxAgeMs: number;
-  /** The current time in unix ms; default `Date.now()`. */
-  now?: number;
-}
+type ReadingRedis = RedisClient & {
+  readStream(history: string, epoch: string, after: string, clientEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, Array<[string, string[]]>]>;
+};
 
-/** Most frames replayed on one resume; a client further behind gets a gap. */
+/** Most frames replayed from one stream on one resume; a client further behind gets a gap. */
 const MAX_REPLAY = 1000;
 
-/**
- * Reads what a user missed since `lastId`, of the given types: its own
- * history (targeted) and each type's broadcast history, merged in id order.
- *
- * Ids are `<unix ms>-<seq>`, so an entry's age is read from its id. Nothing
- * older than `window.maxAgeMs` is replayed: the read starts at the later of
- * `lastId` (exclusive) and the oldest id still in the window. When `lastId`
- * is older than that, entries between the two may have existed and aged out
- * (trimmed, or the whole stream expired, which leaves no trace to check), so
- * the answer is a gap: skipping entries is never done without saying so.
- */
-export async function readMissed(
-  redis: Redis,
-  userId: string,
-  types: readonly NotificationType[],
-  lastId: string,
-  window: HistoryWindow,
-): Promise<Missed> {
-  const oldestKept = `${Math.max(0, (window.now ?? Date.now()) - window.maxAgeMs)}-0`;
-  const beforeWindow = compareNotificationIds(lastId, oldestKept) < 0;
-  const start = beforeWindow ? oldestKept : `(${lastId}`;
-  const wanted = new Set<string>(types);
-  const streams: Array<{ key: string; filterByType: boolean }> = [
-    { key: userHistoryKey(userId), filterByType: true },
-    ...types.map((t) => ({ key: broadcastHistoryKey(t), filterByType: false })),
-  ];
-  const pipeline = redis.pipeline();
-  for (const { key } of streams) {
-    pipeline.xrange(key, start, '+', 'COUNT', MAX_REPLAY);
-    pipeline.xinfo('STREAM', key);
-  }
-  const results = (await pipeline.exec()) ?? [];
-  const frames: Missed['frames'] = [];
-  let gap = beforeWindow;
-  streams.forEach(({ filterByType }, i) => {
-    const [rangeErr, entries] = results[2 * i] ?? [];
-    const [infoErr, info] = results[2 * i + 1] ?? [];
-    if (rangeErr) throw rangeErr;
-    if (!infoErr && trimmedAfter(info as unknown[], lastId)) gap = true;
-    const list = (entries ?? []) as Array<[string, string[]]>;
-    if (list.length >= MAX_REPLAY) gap = true;
-    for (const [id, fields] of list) {
-      const field = (name: string) => fields[fields.indexOf(name) + 1];
-      if (filterByType && !wanted.has(field('t') ?? '')) continue;
-      const frame = field('f');
-      if (frame) frames.push({ id, frame });
-    }
-  });
-  frames.sort((a, b) => compareNotificationIds(a.id, b.id));
-  return { frames, gap };
+/** Where a resume starts in one stream: after `id`, in the stream's epoch `epoch` (`-`: unknown, resume by time). */
+export interface ResumeFrom {
+  id: string;
+  epoch: string;
+}
+
+export interface StreamRead {
+  stream: StreamName;
+  channel: string;
+  /** The stream's epoch now ('' if it does not exist). */
+  epoch: string;
+  /** Where the stream stands: the last id it handed out. */
+  tip: string;
+  /** Something after the client's position may be gone (see read-stream.lua). */
+  gap: boolean;
+  /** Serialized notification frames missed, oldest first. */
+  frames: Array<{ id: string; frame: string }>;
 }
 
 /**
- * Whether entries after `lastId` may have been trimmed away. MAXLEN trimming
- * does not move XINFO's max-deleted-entry-id, so this errs on the safe side:
- * the stream has lost entries (entries-added > length) and its oldest kept
- * entry is newer than `lastId`. A spurious gap makes an app refetch; a missed
- * one would hide lost notifications.
+ * Reads each of a user's streams: where it stands, and when `from` gives a
+ * position in it, what was missed since (at most MAX_REPLAY frames, never
+ * older than `maxAgeMs`). Each stream is read on its own (on a cluster its
+ * keys share a slot; different streams do not), all at once.
  */
-function trimmedAfter(info: unknown[] | undefined, lastId: string): boolean {
-  if (!info) return false;
-  const field = (name: string) => info[info.indexOf(name) + 1];
-  const added = Number(field('entries-added'));
-  const length = Number(field('length'));
-  const first = field('first-entry') as [string, string[]] | null;
-  if (!(added > length)) return false;
-  return !first || compareNotificationIds(first[0], lastId) > 0;
+export async function readStreams(
+  redis: RedisClient,
+  userId: string,
+  streams: readonly StreamName[],
+  from: (stream: StreamName) => ResumeFrom | undefined,
+  maxAgeMs: number,
+): Promise<StreamRead[]> {
+  const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
+  return Promise.all(
+    streams.map(async (stream) => {
+      const channel = channelOfStream(userId, stream);
+      const start = from(stream);
+      const [epoch, tip, gap, entries] = await reading.readStream(
+        historyKey(channel),
+        epochKey(channel),
+        start?.id ?? '',
+        start?.epoch ?? '-',
+        maxAgeMs,
+        MAX_REPLAY,
+      );
+      const frames: StreamRead['frames'] = [];
+      for (const [id, fields] of entries) {
+        const body = fields[fields.indexOf('b') + 1];
+        if (body) frames.push({ id, frame: notificationFrameText(id, stream, epoch, body) });
+      }
+      return { stream, channel, epoch, tip, gap: gap === 1, frames };
+    }),
+  );
 }

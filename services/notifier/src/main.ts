@@ -4,12 +4,13 @@ import { loadNotifierConfig } from './config.js';
 
 await runService('notifier', loadNotifierConfig, async (config) => {
   const metrics = createServiceMetrics('notifier');
-  const redis = createRedis(config.redisUrl, { name: 'notifier', reconnects: metrics.redisReconnects });
+  const redis = createRedis(config.redis, { name: 'notifier', reconnects: metrics.redisReconnects, autoPipelining: true });
   // Subscriber commands must wait out a reconnect rather than fail.
-  const subscriberRedis = createRedis(config.redisUrl, {
+  const subscriberRedis = createRedis(config.redis, {
     name: 'notifier-subscriber',
     maxRetriesPerRequest: null,
     reconnects: metrics.redisReconnects,
+    shardedSubscriber: true,
   });
   const app = await buildNotifierApp(config, { redis, subscriberRedis, metrics });
   return {

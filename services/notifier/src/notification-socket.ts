@@ -4,13 +4,16 @@ import {
   compareNotificationIds,
   ErrorCode,
   type NotificationType,
+  type StreamName,
+  type StreamPositions,
   type SubscribeFrame,
+  streamsOf,
 } from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { Redis } from '@parking-realtime/server';
+import type { RedisClient } from '@parking-realtime/server';
 import type { ChannelSubscriber } from './channel-subscriber.js';
-import { readMissed } from './history-reader.js';
+import { type ResumeFrom, readStreams } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';
 import { writePreparedFrame } from './prepared-frame.js';
 import { frames } from './server-frames.js';
@@ -20,14 +23,14 @@ import type { SubscriptionIndex } from './subscription-index.js';
 export interface Connection {
   readonly userId: string;
   readonly socket: WebSocket;
-  /** While a resume replays history, live notifications wait here, in order. */
-  held: Array<{ type: NotificationType; payload: Buffer }> | undefined;
+  /** While a subscribe reads its streams (and replays), live notifications wait here, in order. */
+  held: Array<{ channel: string; payload: Buffer }> | undefined;
   /**
-   * After a replay, per type, the newest id it covered: a live notification at
-   * or below it was replayed already (it was still in flight from Redis), so
-   * it is dropped. Cleared per type by the first newer one.
+   * After a replay, per channel (one stream each), the newest id it covered:
+   * a live notification at or below it was replayed already (it was still in
+   * flight from Redis), so it is dropped. Cleared per channel by the first newer one.
    */
-  floor: Map<NotificationType, string> | undefined;
+  floor: Map<string, string> | undefined;
   /** Most bytes that may wait unsent on the socket before it is cut off. */
   readonly maxBufferedBytes: number;
   /** Called once if the socket is cut off for reading too slowly. */
@@ -40,7 +43,7 @@ export interface SocketContext {
   index: SubscriptionIndex<Connection>;
   subscriber: ChannelSubscriber;
   /** For reading history on resume. */
-  redis: Redis;
+  redis: RedisClient;
   /** A resume replays no history entry older than this. */
   historyMaxAgeMs: number;
   maxFrameBytes: number;
@@ -59,16 +62,16 @@ export interface SocketContext {
  * a later notification would move its resume point past that gap. It is
  * being asked to reconnect and resume.
  */
-export function deliver(conn: Connection, type: NotificationType, payload: Buffer, epoch: number, frame?: Buffer): void {
+export function deliver(conn: Connection, channel: string, payload: Buffer, epoch: number, frame?: Buffer): void {
   if (conn.epoch !== epoch) return;
   if (conn.held) {
-    conn.held.push({ type, payload });
+    conn.held.push({ channel, payload });
     return;
   }
-  const floor = conn.floor?.get(type);
+  const floor = conn.floor?.get(channel);
   if (floor !== undefined) {
     if (compareNotificationIds(notificationIdOf(payload), floor) <= 0) return;
-    conn.floor!.delete(type);
+    conn.floor!.delete(channel);
     if (conn.floor!.size === 0) conn.floor = undefined;
   }
   sendPayload(conn, payload, frame);
@@ -161,12 +164,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
         return;
       case 'subscribe': {
         if (closed) return;
-        if (frame.last_id !== undefined) return resume(frame as SubscribeFrame & { last_id: string });
-        const types = unique(frame.notification_types);
-        await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
-        // Only now will every event published from here on reach this socket.
-        send(socket, frames.subscribed(types));
-        return;
+        return subscribe(frame);
       }
       case 'unsubscribe': {
         const types = unique(frame.notification_types);
@@ -178,33 +176,54 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
   }
 
   /**
-   * Subscribe, then replay what was missed since `last_id`, then go live.
-   * Live notifications are held from before the subscription starts until the
-   * replay is written; then anything at or below the newest id the replay
-   * covered (or `last_id`) is dropped, whether it was held or is still on its
-   * way from Redis. Ids rise in publish order, so this leaves no gap and no duplicate.
+   * Subscribe, then read where each stream stands and, when the client gave
+   * positions (or a `last_id`), replay what it missed; then go live. Live
+   * notifications are held from before the subscription starts until
+   * `subscribed` and the replay are written; then, on each replayed stream,
+   * anything at or below the newest id the read covered is dropped, whether
+   * it was held or is still on its way from Redis. Ids rise in publish order
+   * within a stream, so this leaves no gap and no duplicate.
    */
-  async function resume(frame: SubscribeFrame & { last_id: string }): Promise<void> {
+  async function subscribe(frame: SubscribeFrame): Promise<void> {
     const types = unique(frame.notification_types);
     conn.held = conn.held ?? [];
     try {
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
-      send(socket, frames.subscribed(types));
-      const missed = await readMissed(ctx.redis, userId, types, frame.last_id, { maxAgeMs: ctx.historyMaxAgeMs });
-      if (missed.gap) send(socket, frames.resumeGap(frame.last_id));
-      let covered = frame.last_id;
-      for (const { id, frame: text } of missed.frames) {
-        covered = id;
-        sendPayload(conn, text);
+      // Only now will every event published from here on reach this socket.
+      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumeFrom(frame), ctx.historyMaxAgeMs);
+      const positions: StreamPositions = {};
+      for (const { stream, tip, epoch } of reads) positions[stream] = { id: tip, epoch };
+      send(socket, frames.subscribed(types, positions));
+      const gaps = reads.filter((r) => r.gap).map((r) => r.stream);
+      if (gaps.length > 0) send(socket, frames.resumeGap(gaps, frame.positions ? undefined : frame.last_id));
+      // Each stream's frames are in order; merged by id they also follow time across streams.
+      const missed = reads.flatMap((r) => r.frames).sort((a, b) => compareNotificationIds(a.id, b.id));
+      for (const { frame: text } of missed) sendPayload(conn, text);
+      const resumed = resumeFrom(frame);
+      for (const read of reads) {
+        // A stream read only for its tip replayed nothing: what is held on it is all news.
+        if (!resumed(read.stream)) continue;
+        conn.floor = conn.floor ?? new Map();
+        conn.floor.set(read.channel, read.tip);
       }
-      conn.floor = conn.floor ?? new Map();
-      for (const type of types) conn.floor.set(type, covered);
     } finally {
       const held = conn.held ?? [];
       conn.held = undefined;
-      for (const { type, payload } of held) deliver(conn, type, payload, ctx.epoch());
+      for (const { channel, payload } of held) deliver(conn, channel, payload, ctx.epoch());
     }
   }
+}
+
+/**
+ * Where a subscribe resumes each stream: from the position the client holds
+ * in it (exact), or else after its `last_id` (by time, best effort); with
+ * neither, nothing is replayed.
+ */
+function resumeFrom(frame: SubscribeFrame): (stream: StreamName) => ResumeFrom | undefined {
+  const { positions, last_id: lastId } = frame;
+  if (positions) return (stream) => positions[stream];
+  if (lastId !== undefined) return () => ({ id: lastId, epoch: '-' });
+  return () => undefined;
 }
 
 function send(socket: WebSocket, text: string): void {

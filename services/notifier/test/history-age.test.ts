@@ -1,12 +1,12 @@
-import type { NotificationType } from '@parking-realtime/protocol';
-import { broadcastHistoryKey, userChannel, userHistoryKey } from '@parking-realtime/server';
+import { type NotificationType, notificationBody, notificationFrameText, type StreamName, userStream } from '@parking-realtime/protocol';
+import { broadcastChannel, epochKey, historyKey, userChannel } from '@parking-realtime/server';
 import t from 'tap';
-import { readMissed } from '../src/history-reader.js';
 import { startNotifierApp } from './support/notifier-app.js';
 
-// History is written here with XADD, as event-ingest's publish script writes
-// it (field `t` the type, `f` the frame), with ids chosen to be older or newer
-// than the notifier's HISTORY_MAX_AGE_SECONDS.
+// History is written here as event-ingest's publish script writes it (one
+// stream per channel, field `t` the type and `b` the frame body, an epoch key
+// beside it), with ids chosen to be older or newer than the notifier's
+// HISTORY_MAX_AGE_SECONDS.
 const MAX_AGE_SECONDS = 3600;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -17,33 +17,36 @@ t.teardown(() => notifier.close());
 
 // Broadcast history is shared by every user: each test starts without it.
 t.beforeEach(async () => {
-  await redis.del(broadcastHistoryKey('reservation'), broadcastHistoryKey('parking_lot'));
+  for (const type of ['reservation', 'parking_lot'] as const) await redis.del(historyKey(broadcastChannel(type)), epochKey(broadcastChannel(type)));
 });
 
-function notification(id: string, type: NotificationType, message: string): string {
-  return JSON.stringify({ type: 'notification', id, notification_type: type, message, data: {}, created_at: new Date().toISOString() });
+const userHistory = (user: string, type: NotificationType = 'reservation') => userChannel(user, type);
+const broadcastHistory = (type: NotificationType = 'reservation') => broadcastChannel(type);
+
+function body(type: NotificationType, message: string): string {
+  return notificationBody({ type, message, data: {}, created_at: new Date().toISOString() });
 }
 
-/** Appends a notification to a history stream under `id`, as the publisher does; returns its frame. */
-async function addToHistory(key: string, id: string, type: NotificationType, message: string): Promise<string> {
-  const frame = notification(id, type, message);
-  await redis.xadd(key, id, 't', type, 'f', frame);
-  return frame;
+/** Appends a notification to a channel's stream under `id`, as the publisher does (the first entry sets the epoch). */
+async function addToHistory(channel: string, id: string, type: NotificationType, message: string): Promise<void> {
+  await redis.xadd(historyKey(channel), id, 't', type, 'b', body(type, message));
+  await redis.set(epochKey(channel), id, 'NX');
 }
 
 /**
- * Resumes from `lastId`, then publishes a live notification newer than
- * everything: once it arrives the replay is over. Returns every frame after
- * `subscribed`, the live one last.
+ * Resumes with `resume` (a `last_id` or `positions`), then publishes a live
+ * notification newer than everything: once it arrives the replay is over.
+ * Returns every frame after `subscribed`, the live one last.
  */
-async function resume(userId: string, lastId: string): Promise<Array<{ type: string; id?: unknown; message?: unknown }>> {
+async function resume(userId: string, from: Record<string, unknown>): Promise<Array<{ type: string; id?: unknown; message?: unknown; streams?: unknown }>> {
   const socket = await connect(userId);
-  await socket.subscribe(['reservation'], { last_id: lastId });
-  const live = notification(`${Date.now() + MINUTE}-0`, 'reservation', 'live');
+  await socket.subscribe(['reservation'], from);
+  const stream: StreamName = userStream('reservation');
+  const live = notificationFrameText(`${Date.now() + MINUTE}-0`, stream, 'live-epoch', body('reservation', 'live'));
   await publisher.publish(userChannel(userId, 'reservation'), live);
   await socket.next((f) => f.type === 'notification' && f.message === 'live', 5000);
   const afterSubscribed = socket.received.slice(socket.received.findIndex((f) => f.type === 'subscribed') + 1);
-  return afterSubscribed.map((f) => ({ type: f.type, id: f.id, message: f.message }));
+  return afterSubscribed.map((f) => ({ type: f.type, id: f.id, message: f.message, ...(f.type === 'resume_gap' ? { streams: f.streams } : {}) }));
 }
 
 t.test('a resume from before the window: resume_gap first, then only the entries within the window', async (t) => {
@@ -51,16 +54,16 @@ t.test('a resume from before the window: resume_gap first, then only the entries
   const old = `${now - 2 * HOUR}-0`;
   const newer = `${now - 10 * MINUTE}-0`;
   const newest = `${now - 5 * MINUTE}-0`;
-  await addToHistory(userHistoryKey('age-1'), old, 'reservation', 'too old');
-  await addToHistory(userHistoryKey('age-1'), newer, 'reservation', 'newer');
-  await addToHistory(broadcastHistoryKey('reservation'), newest, 'reservation', 'newest');
+  await addToHistory(userHistory('age-1'), old, 'reservation', 'too old');
+  await addToHistory(userHistory('age-1'), newer, 'reservation', 'newer');
+  await addToHistory(broadcastHistory(), newest, 'reservation', 'newest');
   const lastId = `${now - 3 * HOUR}-0`;
 
-  const frames = await resume('age-1', lastId);
+  const frames = await resume('age-1', { last_id: lastId });
   t.same(
     frames,
     [
-      { type: 'resume_gap', id: undefined, message: undefined },
+      { type: 'resume_gap', id: undefined, message: undefined, streams: ['user:reservation', 'all:reservation'] },
       { type: 'notification', id: newer, message: 'newer' },
       { type: 'notification', id: newest, message: 'newest' },
       { type: 'notification', id: frames.at(-1)?.id, message: 'live' },
@@ -77,14 +80,14 @@ t.test('a resume from within the window: exactly the missed entries, in id order
   const missed1 = `${now - 15 * MINUTE}-4`;
   const missed2 = `${now - 10 * MINUTE}-0`;
   const missed3 = `${now - 5 * MINUTE}-0`;
-  await addToHistory(userHistoryKey('age-2'), seen, 'reservation', 'seen');
-  await addToHistory(userHistoryKey('age-2'), lastId, 'reservation', 'last seen');
-  await addToHistory(broadcastHistoryKey('reservation'), missed1, 'reservation', 'missed 1');
-  await addToHistory(userHistoryKey('age-2'), missed2, 'reservation', 'missed 2');
-  await addToHistory(userHistoryKey('age-2'), `${now - 7 * MINUTE}-0`, 'parking_lot', 'another type');
-  await addToHistory(broadcastHistoryKey('reservation'), missed3, 'reservation', 'missed 3');
+  await addToHistory(userHistory('age-2'), seen, 'reservation', 'seen');
+  await addToHistory(userHistory('age-2'), lastId, 'reservation', 'last seen');
+  await addToHistory(broadcastHistory(), missed1, 'reservation', 'missed 1');
+  await addToHistory(userHistory('age-2'), missed2, 'reservation', 'missed 2');
+  await addToHistory(userHistory('age-2', 'parking_lot'), `${now - 7 * MINUTE}-0`, 'parking_lot', 'another type');
+  await addToHistory(broadcastHistory(), missed3, 'reservation', 'missed 3');
 
-  const frames = await resume('age-2', lastId);
+  const frames = await resume('age-2', { last_id: lastId });
   t.same(frames, [
     { type: 'notification', id: missed1, message: 'missed 1' },
     { type: 'notification', id: missed2, message: 'missed 2' },
@@ -94,29 +97,46 @@ t.test('a resume from within the window: exactly the missed entries, in id order
 });
 
 t.test('a resume from before the window gets resume_gap even with no history left at all (streams expire)', async (t) => {
-  const frames = await resume('age-3', `${Date.now() - 2 * HOUR}-0`);
+  const frames = await resume('age-3', { last_id: `${Date.now() - 2 * HOUR}-0` });
   t.same(frames.map((f) => f.type), ['resume_gap', 'notification'], 'the gap, then only the live notification');
 });
 
-t.test('readMissed: the window starts at now - max age, to the millisecond', async (t) => {
-  const now = 1_800_000_000_000;
-  const maxAgeMs = HOUR;
-  const edge = now - maxAgeMs;
-  const key = userHistoryKey('age-4');
-  await addToHistory(key, `${edge - 1}-5`, 'reservation', 'just too old');
-  await addToHistory(key, `${edge}-0`, 'reservation', 'oldest kept');
-  await addToHistory(key, `${edge}-1`, 'reservation', 'next');
-  const read = (lastId: string) => readMissed(redis, 'age-4', ['reservation'], lastId, { maxAgeMs, now });
-  const ids = (m: Awaited<ReturnType<typeof read>>) => m.frames.map((f) => f.id);
-
-  const from0 = await read(`${edge}-0`);
-  t.same({ gap: from0.gap, ids: ids(from0) }, { gap: false, ids: [`${edge}-1`] }, 'last_id at the edge: no gap, the rest');
-  const fromBefore = await read(`${edge - 1}-4`);
+t.test('a resume by positions: exactly what followed each position, per stream, and no gap', async (t) => {
+  const now = Date.now();
+  const first = `${now - 20 * MINUTE}-0`;
+  await addToHistory(userHistory('pos-1'), first, 'reservation', 'seen');
+  await addToHistory(userHistory('pos-1'), `${now - 10 * MINUTE}-0`, 'reservation', 'missed mine');
+  const broadcastFirst = `${now - 15 * MINUTE}-0`;
+  await addToHistory(broadcastHistory(), broadcastFirst, 'reservation', 'seen broadcast');
+  await addToHistory(broadcastHistory(), `${now - 5 * MINUTE}-0`, 'reservation', 'missed broadcast');
+  const frames = await resume('pos-1', {
+    positions: { 'user:reservation': { id: first, epoch: first }, 'all:reservation': { id: broadcastFirst, epoch: broadcastFirst } },
+  });
   t.same(
-    { gap: fromBefore.gap, ids: ids(fromBefore) },
-    { gap: true, ids: [`${edge}-0`, `${edge}-1`] },
-    'last_id a millisecond older: a gap, and nothing older than the window',
+    frames.map((f) => f.message),
+    ['missed mine', 'missed broadcast', 'live'],
   );
-  const fromJustBefore = await read(`${edge - 1}-5`);
-  t.equal(fromJustBefore.gap, true, 'last_id the newest entry outside the window: still a gap (its ms are outside)');
+});
+
+t.test('a position in a stream that began again since (another epoch) is a gap in that stream only', async (t) => {
+  const now = Date.now();
+  await addToHistory(userHistory('pos-2'), `${now - 10 * MINUTE}-0`, 'reservation', 'in the new stream');
+  const broadcastSeen = `${now - 15 * MINUTE}-0`;
+  await addToHistory(broadcastHistory(), broadcastSeen, 'reservation', 'seen broadcast');
+  const frames = await resume('pos-2', {
+    positions: { 'user:reservation': { id: `${now - 30 * MINUTE}-0`, epoch: `${now - 40 * MINUTE}-0` }, 'all:reservation': { id: broadcastSeen, epoch: broadcastSeen } },
+  });
+  t.same(frames[0], { type: 'resume_gap', id: undefined, message: undefined, streams: ['user:reservation'] });
+  t.same(frames.slice(1).map((f) => f.message), ['in the new stream', 'live'], 'then all the new stream holds');
+});
+
+t.test('a position taken when a stream did not exist yet (empty epoch) replays all it has since', async (t) => {
+  const socket = await connect('pos-3');
+  const subscribed = await socket.subscribe(['reservation']);
+  const held = (subscribed.positions as Record<string, { id: string; epoch: string }>)['user:reservation']!;
+  t.equal(held.epoch, '', 'no stream yet: no epoch');
+  await socket.close();
+  await addToHistory(userHistory('pos-3'), `${Date.now()}-0`, 'reservation', 'while away');
+  const frames = await resume('pos-3', { positions: { 'user:reservation': held } });
+  t.same(frames.map((f) => f.message), ['while away', 'live'], 'no gap, the new stream from its start');
 });

@@ -1,15 +1,24 @@
 import { type Static, Type } from 'typebox';
 import { NotificationTypeSchema } from './notification-types.js';
+import { NotificationIdSchema, StreamPositions } from './streams.js';
 
 const NotificationTypes = Type.Array(NotificationTypeSchema, { minItems: 1, maxItems: 16 });
 
-/** `{"type":"subscribe","notification_types":[...],"last_id"?:"..."}` */
+/** `{"type":"subscribe","notification_types":[...],"positions"?:{...},"last_id"?:"..."}` */
 export const SubscribeFrame = Type.Object(
   {
     type: Type.Literal('subscribe'),
     notification_types: NotificationTypes,
-    /** The id of the last notification the client saw, to resume after a reconnect. */
-    last_id: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9]{1,20}-[0-9]{1,19}$' })),
+    /**
+     * Where the client is in each stream, to resume exactly after a reconnect:
+     * the positions `subscribed` and each notification gave it.
+     */
+    positions: Type.Optional(StreamPositions),
+    /**
+     * The id of the last notification the client saw, to resume by time
+     * across every stream (best effort; `positions` wins when both are sent).
+     */
+    last_id: Type.Optional(NotificationIdSchema),
   },
   { additionalProperties: false },
 );

@@ -8,3 +8,5 @@ export * from './notification-types.js';
 export * from './server-frames.js';
 export * from './notification-id.js';
 export * from './close-codes.js';
+export * from './streams.js';
+export * from './notification-frame.js';

@@ -1,7 +1,7 @@
 /**
- * Notification ids are `<ms>-<seq>` (Redis stream ids drawn from one clock),
- * so they order notifications across every stream. Compare them with this,
- * never as strings.
+ * Notification ids are `<ms>-<seq>`, Redis stream ids: exactly ordered within
+ * their stream, and by the time they were published across streams. Compare
+ * them with this, never as strings.
  */
 export function compareNotificationIds(a: string, b: string): number {
   const [am = 0, as = 0] = a.split('-').map(Number);

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { NotificationTypeSchema } from './notification-types.js';
+import { STREAM_NAME_PATTERN, StreamPositions } from './streams.js';
 
 /**
  * Any JSON object. On an event it may nest at most MAX_DATA_DEPTH levels
@@ -16,8 +17,12 @@ export const NotificationData = Type.Record(Type.String(), Type.Unknown(), {
  */
 export const NotificationFrame = Type.Object({
   type: Type.Literal('notification'),
-  /** Orders notifications; sent back as `last_id` to resume. */
+  /** Its position in its stream (`<ms>-<seq>`); kept per stream, and sent back in `positions` to resume. */
   id: Type.String(),
+  /** The stream it belongs to: `user:<type>` (addressed to this user) or `all:<type>` (broadcast). */
+  stream: Type.String({ pattern: STREAM_NAME_PATTERN }),
+  /** The stream's epoch; see StreamPosition. */
+  epoch: Type.String(),
   notification_type: NotificationTypeSchema,
   message: Type.String(),
   data: NotificationData,
@@ -27,6 +32,11 @@ export const NotificationFrame = Type.Object({
 export const SubscribedFrame = Type.Object({
   type: Type.Literal('subscribed'),
   notification_types: Type.Array(NotificationTypeSchema),
+  /**
+   * Where each stream of these types stood once the subscription was live:
+   * everything after these positions reaches the client (or is replayed).
+   */
+  positions: StreamPositions,
 });
 
 export const UnsubscribedFrame = Type.Object({
@@ -42,10 +52,15 @@ export const ErrorFrame = Type.Object({
   message: Type.String(),
 });
 
-/** Sent before a replay when history no longer reaches back to `last_id`. */
+/**
+ * Sent before a replay when history no longer reaches back to where the
+ * client was, in the streams named: something in them may be lost.
+ */
 export const ResumeGapFrame = Type.Object({
   type: Type.Literal('resume_gap'),
-  last_id: Type.String(),
+  streams: Type.Array(Type.String({ pattern: STREAM_NAME_PATTERN })),
+  /** The `last_id` the client sent, when it resumed by it. */
+  last_id: Type.Optional(Type.String()),
 });
 
 export const ServerFrame = Type.Union([

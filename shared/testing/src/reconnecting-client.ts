@@ -1,10 +1,14 @@
+import { advancePosition, type StreamName, type StreamPositions } from '@parking-realtime/protocol';
 import type { Frame, TestSocket } from './test-socket.js';
+
+/** What a reconnecting client adds to its `subscribe`: the positions it holds, and its last id for older servers. */
+export type ResumeFields = { positions?: StreamPositions; last_id?: string };
 
 /**
  * A client that does what an app's client should: when its socket closes, it
  * opens a new one (through `connect`, which fetches a fresh token and
- * subscribes with the last id it saw) and carries on. Collects every
- * notification across all its sockets, in arrival order.
+ * subscribes with `resume`: the positions it holds in each stream) and
+ * carries on. Collects every notification across all its sockets, in arrival order.
  */
 export class ReconnectingClient {
   readonly notifications: Frame[] = [];
@@ -12,6 +16,8 @@ export class ReconnectingClient {
   /** For each notification, which socket (0, 1, …) it came on, and the last_id each socket resumed from. */
   readonly origins: number[] = [];
   readonly resumedFrom: Array<string | undefined> = [];
+  /** Where the client is in each stream, from `subscribed` and every notification. */
+  readonly positions: StreamPositions = {};
   reconnects = 0;
   /** Set when reconnecting failed for good (e.g. the whole stack went away). */
   gaveUp: Error | undefined;
@@ -19,7 +25,7 @@ export class ReconnectingClient {
   private stopped = false;
   private listeners: Array<() => void> = [];
 
-  constructor(private readonly connect: (lastId: string | undefined) => Promise<TestSocket>) {}
+  constructor(private readonly connect: (resume: ResumeFields) => Promise<TestSocket>) {}
 
   /** Connects; after `stop()`, connects again and resumes from the last id seen. */
   async start(): Promise<void> {
@@ -59,7 +65,8 @@ export class ReconnectingClient {
     for (;;) {
       try {
         const lastId = this.lastId;
-        const socket = await this.connect(lastId);
+        const resume: ResumeFields = lastId === undefined ? {} : { positions: { ...this.positions }, last_id: lastId };
+        const socket = await this.connect(resume);
         this.resumedFrom.push(lastId);
         this.attach(socket);
         return;
@@ -79,7 +86,13 @@ export class ReconnectingClient {
     const drain = () => {
       for (; cursor < socket.received.length; cursor++) {
         const frame = socket.received[cursor]!;
+        if (frame.type === 'subscribed') {
+          for (const [stream, at] of Object.entries(frame.positions as StreamPositions)) {
+            if (at) advancePosition(this.positions, stream as StreamName, at.id, at.epoch);
+          }
+        }
         if (frame.type === 'notification') {
+          advancePosition(this.positions, frame.stream as StreamName, frame.id as string, frame.epoch as string);
           this.notifications.push(frame);
           this.origins.push(origin);
         }
