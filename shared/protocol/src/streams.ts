@@ -1,15 +1,8 @@
 import { type Static, Type } from 'typebox';
-import { compareNotificationIds } from './notification-id.js';
 import { NOTIFICATION_TYPES, type NotificationType } from './notification-types.js';
+import type { StreamName } from './positions.js';
 
-/**
- * Every notification belongs to one stream, and its `id` is its position in
- * that stream: `user:<type>` holds what was addressed to this user, and
- * `all:<type>` what was broadcast, one stream per notification type. Each
- * stream lives whole on one Redis (one Cluster slot), so positions order it
- * exactly; ids of different streams are only roughly ordered (by time).
- */
-export type StreamName = `user:${NotificationType}` | `all:${NotificationType}`;
+export { advancePosition, type StreamName } from './positions.js';
 
 export function userStream(type: NotificationType): StreamName {
   return `user:${type}`;
@@ -53,12 +46,3 @@ export const StreamPositions = Type.Record(Type.String({ pattern: STREAM_NAME_PA
 export type StreamPosition = Static<typeof StreamPosition>;
 export type StreamPositions = Partial<Record<StreamName, StreamPosition>>;
 
-/**
- * A client's position after seeing `id` in `stream`: a newer epoch replaces
- * what it held, and within an epoch only a later id moves it (a notification
- * that arrives after `subscribed` may lie behind the position it gave).
- */
-export function advancePosition(positions: StreamPositions, stream: StreamName, id: string, epoch: string): void {
-  const held = positions[stream];
-  if (!held || held.epoch !== epoch || compareNotificationIds(id, held.id) > 0) positions[stream] = { id, epoch };
-}
