@@ -191,15 +191,20 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
       // Only now will every event published from here on reach this socket.
       const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumeFrom(frame), ctx.historyMaxAgeMs);
+      const resumed = resumeFrom(frame);
+      // A resumed stream's position moves with each replayed frame: handing out its tip first
+      // would let a client cut off mid-replay resume past what it never got. Its tip goes out
+      // only when there is nothing to replay after a gap, so the client stops asking for it.
       const positions: StreamPositions = {};
-      for (const { stream, tip, epoch } of reads) positions[stream] = { id: tip, epoch };
+      for (const { stream, tip, epoch, gap, frames: missed } of reads) {
+        if (!resumed(stream) || (gap && missed.length === 0)) positions[stream] = { id: tip, epoch };
+      }
       send(socket, frames.subscribed(types, positions));
       const gaps = reads.filter((r) => r.gap).map((r) => r.stream);
       if (gaps.length > 0) send(socket, frames.resumeGap(gaps, frame.positions ? undefined : frame.last_id));
       // Each stream's frames are in order; merged by id they also follow time across streams.
       const missed = reads.flatMap((r) => r.frames).sort((a, b) => compareNotificationIds(a.id, b.id));
       for (const { frame: text } of missed) sendPayload(conn, text);
-      const resumed = resumeFrom(frame);
       for (const read of reads) {
         // A stream read only for its tip replayed nothing: what is held on it is all news.
         if (!resumed(read.stream)) continue;

@@ -140,3 +140,16 @@ t.test('a position taken when a stream did not exist yet (empty epoch) replays a
   const frames = await resume('pos-3', { positions: { 'user:reservation': held } });
   t.same(frames.map((f) => f.message), ['while away', 'live'], 'no gap, the new stream from its start');
 });
+
+t.test('subscribed leaves out the streams a resume replays, so a client cut off mid-replay resumes from what it got', async (t) => {
+  const now = Date.now();
+  const seen = `${now - 20 * MINUTE}-0`;
+  await addToHistory(userHistory('pos-4'), seen, 'reservation', 'seen');
+  await addToHistory(userHistory('pos-4'), `${now - 10 * MINUTE}-0`, 'reservation', 'missed');
+  const socket = await connect('pos-4');
+  const subscribed = await socket.subscribe(['reservation'], {
+    positions: { 'user:reservation': { id: seen, epoch: seen }, 'all:reservation': { id: `${now - 30 * MINUTE}-0`, epoch: `${now - 40 * MINUTE}-0` } },
+  });
+  t.same(Object.keys(subscribed.positions as object), ['all:reservation'], 'only the stream with a gap and nothing to replay gets its tip');
+  await socket.next((f) => f.type === 'notification' && f.message === 'missed', 5000);
+});

@@ -34,7 +34,8 @@ export const SubscribedFrame = Type.Object({
   notification_types: Type.Array(NotificationTypeSchema),
   /**
    * Where each stream of these types stood once the subscription was live:
-   * everything after these positions reaches the client (or is replayed).
+   * everything after these positions reaches the client. A resume leaves out
+   * the streams it replays (see docs/protocol.md).
    */
   positions: StreamPositions,
 });
