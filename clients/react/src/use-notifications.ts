@@ -4,6 +4,8 @@ import {
   NotificationClient,
   type NotificationClientError,
   type NotificationClientOptions,
+  type ReadonlyStreamPositions,
+  type ResumeGap,
 } from '@parking-realtime/web';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
@@ -12,8 +14,11 @@ export interface UseNotificationsOptions extends NotificationClientOptions {
   enabled?: boolean;
   /** Called once for each notification as it arrives; handy for state that outlives the bounded `messages`. */
   onNotification?: (notification: NotificationFrame) => void;
-  /** The server's history no longer reaches back to the last id: refetch whatever notifications keep up to date. */
-  onResumeGap?: (gap: { last_id: string }) => void;
+  /**
+   * The server's history no longer reaches back to where the client was in
+   * `gap.streams`: refetch whatever notifications in them keep up to date.
+   */
+  onResumeGap?: (gap: ResumeGap) => void;
 }
 
 export interface UseNotificationsResult {
@@ -31,6 +36,11 @@ export interface UseNotificationsResult {
   clear: () => void;
   /** Id of the latest notification, sent as `last_id` when reconnecting. */
   lastId: string | undefined;
+  /**
+   * Where the client is in each stream, sent as `positions` when reconnecting.
+   * Always set by the hook; optional so results built by hand (test doubles) still type-check.
+   */
+  positions?: ReadonlyStreamPositions;
 }
 
 interface ConnectionState {
@@ -38,9 +48,10 @@ interface ConnectionState {
   messages: readonly NotificationFrame[];
   error: NotificationClientError | undefined;
   lastId: string | undefined;
+  positions: ReadonlyStreamPositions;
 }
 
-const idle: ConnectionState = { status: 'idle', messages: [], error: undefined, lastId: undefined };
+const idle: ConnectionState = { status: 'idle', messages: [], error: undefined, lastId: undefined, positions: {} };
 
 /**
  * One live notification connection for as long as the component is mounted
@@ -74,11 +85,12 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
     });
     const update = (patch: Partial<ConnectionState>) => setState((previous) => ({ ...previous, ...patch }));
     const unsubscribe = [
-      client.on('status', (status) => update(status === 'open' ? { status, error: undefined } : { status })),
+      // Open means `subscribed` arrived, and with it new positions.
+      client.on('status', (status) => update(status === 'open' ? { status, error: undefined, positions: client.positions } : { status })),
       client.on('error', (error) => update({ error })),
       client.on('notification', (notification) => {
         // The client's buffer is mutated in place: copy it so React sees a new array.
-        update({ messages: [...client.notifications], lastId: client.lastId });
+        update({ messages: [...client.notifications], lastId: client.lastId, positions: client.positions });
         latest.current.onNotification?.(notification);
       }),
       client.on('resume_gap', (gap) => latest.current.onResumeGap?.(gap)),
@@ -111,5 +123,6 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
     error: state.error,
     clear,
     lastId: state.lastId,
+    positions: state.positions,
   };
 }

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { NotificationCenter, type UseNotificationsResult } from '../src/index.js';
 
 function frame(id: string, type: NotificationFrame['notification_type'], message: string): NotificationFrame {
-  return { type: 'notification', id, notification_type: type, message, data: {}, created_at: '2026-01-05T08:30:00.000Z' };
+  return { type: 'notification', id, stream: `user:${type}`, epoch: '1-0', notification_type: type, message, data: {}, created_at: '2026-01-05T08:30:00.000Z' };
 }
 
 function result(overrides: Partial<UseNotificationsResult> = {}): UseNotificationsResult {

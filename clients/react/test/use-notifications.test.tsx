@@ -1,5 +1,6 @@
 import { inAct, renderHook } from './support/render.js';
-import { ScriptedNotifier } from '@parking-realtime/testing';
+import type { ResumeGap } from '@parking-realtime/web';
+import { answerWithPositions, notifyIn, ScriptedNotifier, sendResumeGap } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t from 'tap';
 import WebSocket from 'ws';
@@ -183,4 +184,46 @@ t.test('StrictMode double mount leaves exactly one live client', async (t) => {
   await hook.unmount();
   await server.until(() => server.openConnections().length === 0, 5000, 'every socket to close');
   t.equal(clock.countTimers(), 0);
+});
+
+t.test('positions from subscribed and notifications show in the result and are sent back on reconnect', async (t) => {
+  server.autoAnswerSubscribe = false;
+  const gaps: ResumeGap[] = [];
+  let gapReported: () => void = () => {};
+  const firstGap = new Promise<void>((resolve) => (gapReported = resolve));
+  const onResumeGap = (gap: ResumeGap) => {
+    gaps.push(gap);
+    gapReported();
+  };
+  const { clock, options } = setup({ types: ['reservation'], onResumeGap });
+  const hook = await renderHook(useNotifications, options);
+  t.teardown(() => hook.unmount());
+  const first = await server.until(() => server.connections[0]?.frames[0] && server.connections[0], 5000, 'a subscribe frame');
+  t.same(first.frames[0], { type: 'subscribe', notification_types: ['reservation'] }, 'nothing to resume the first time');
+
+  answerWithPositions(first, { 'user:reservation': { id: '100-0', epoch: '10-0' }, 'all:reservation': { id: '90-0', epoch: '20-0' } });
+  await hook.until((r) => r.isConnected, 'isConnected');
+  t.same(hook.current.positions, { 'user:reservation': { id: '100-0', epoch: '10-0' }, 'all:reservation': { id: '90-0', epoch: '20-0' } });
+  notifyIn(first, 'all:reservation', '120-0', '20-0');
+  notifyIn(first, 'user:reservation', '95-0', '10-0'); // behind subscribed's position: delivered, the position stays
+  await hook.until((r) => r.lastId === '95-0', 'the second notification');
+  t.same(hook.current.positions, { 'user:reservation': { id: '100-0', epoch: '10-0' }, 'all:reservation': { id: '120-0', epoch: '20-0' } });
+
+  first.socket.close(1012, 'service restart');
+  await hook.until((r) => r.status === 'reconnecting', 'reconnecting');
+  await clock.tickAsync(BACKOFF_CAP_MS);
+  const second = await server.until(() => server.connections[1]?.frames[0] && server.connections[1], 5000, 'the second subscribe');
+  t.same(second.frames[0], {
+    type: 'subscribe',
+    notification_types: ['reservation'],
+    positions: { 'user:reservation': { id: '100-0', epoch: '10-0' }, 'all:reservation': { id: '120-0', epoch: '20-0' } },
+    last_id: '95-0',
+  });
+
+  // user:reservation began again while the client was away.
+  answerWithPositions(second, { 'user:reservation': { id: '300-0', epoch: '300-0' }, 'all:reservation': { id: '120-0', epoch: '20-0' } });
+  sendResumeGap(second, { streams: ['user:reservation'] });
+  await hook.until((r) => r.positions?.['user:reservation']?.epoch === '300-0', 'the new epoch');
+  await firstGap;
+  t.same(gaps, [{ streams: ['user:reservation'], last_id: '95-0' }], 'onResumeGap names the streams');
 });

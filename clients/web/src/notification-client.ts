@@ -1,6 +1,7 @@
-import type { NotificationFrame, NotificationType, ServerFrame } from '@parking-realtime/protocol';
+import type { NotificationFrame, NotificationType, ServerFrame, StreamName } from '@parking-realtime/protocol';
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.js';
 import { NotificationClientError } from './client-error.js';
+import { type ReadonlyStreamPositions, ResumeState } from './resume-state.js';
 import { pageOrigin, socketUrlFor, tokenUrlFor } from './urls.js';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -51,11 +52,18 @@ export interface NotificationClientOptions {
   random?: () => number;
 }
 
+/** Something in these streams may be lost while the client was away: refetch the state they feed. */
+export interface ResumeGap {
+  streams: StreamName[];
+  /** The `last_id` this resume sent, if it sent one (as the server echoed it before positions). */
+  last_id?: string;
+}
+
 export interface ClientEvents {
   status: ConnectionStatus;
   notification: NotificationFrame;
-  /** The server's history did not reach back to the last id: refetch state. */
-  resume_gap: { last_id: string };
+  /** The server's history did not reach back to where the client was: refetch state. */
+  resume_gap: ResumeGap;
   error: NotificationClientError;
 }
 
@@ -81,8 +89,9 @@ const defaultTimers: Timers = {
 /**
  * One notification connection that keeps itself alive: a fresh token for
  * every attempt, reconnects with exponential backoff and full jitter, an
- * application ping to find dead links, resume from the last seen id, and no
- * reconnect after `close()` or when the token endpoint refuses the JWT.
+ * application ping to find dead links, resume from where it was in each
+ * stream, and no reconnect after `close()` or when the token endpoint
+ * refuses the JWT.
  */
 export class NotificationClient {
   private readonly options: Required<Omit<NotificationClientOptions, 'baseUrl' | 'backoff'>> & { backoff: BackoffOptions };
@@ -101,7 +110,9 @@ export class NotificationClient {
   private buffer: NotificationFrame[] = [];
   private currentStatus: ConnectionStatus = 'idle';
   private lastError: NotificationClientError | undefined;
-  private lastSeenId: string | undefined;
+  private readonly resume = new ResumeState();
+  /** The `last_id` the current socket's subscribe sent. */
+  private resumedFromId: string | undefined;
 
   constructor(options: NotificationClientOptions) {
     const base = options.baseUrl ?? pageOrigin();
@@ -141,7 +152,12 @@ export class NotificationClient {
 
   /** Sent as `last_id` on every reconnect. */
   get lastId(): string | undefined {
-    return this.lastSeenId;
+    return this.resume.lastId;
+  }
+
+  /** Where the client is in each stream (a snapshot), sent as `positions` on every reconnect. */
+  get positions(): ReadonlyStreamPositions {
+    return this.resume.positions;
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
@@ -200,8 +216,9 @@ export class NotificationClient {
     const socket = new this.options.WebSocket(url);
     this.socket = socket;
     socket.onopen = () => {
-      const subscribe = { type: 'subscribe', notification_types: this.options.types, ...(this.lastSeenId ? { last_id: this.lastSeenId } : {}) };
-      socket.send(JSON.stringify(subscribe));
+      const resume = this.resume.subscribeFields();
+      this.resumedFromId = resume.last_id;
+      socket.send(JSON.stringify({ type: 'subscribe', notification_types: this.options.types, ...resume }));
       this.startPing(socket);
     };
     socket.onmessage = (event) => this.handleFrame(event.data);
@@ -247,18 +264,25 @@ export class NotificationClient {
     }
     switch (frame.type) {
       case 'subscribed':
+        // Before the status event, so a listener reading `positions` sees them.
+        this.resume.subscribed(frame);
         this.failures = 0;
         this.setStatus('open');
         return;
       case 'notification':
-        this.lastSeenId = frame.id;
+        this.resume.notification(frame);
         this.buffer.push(frame);
         if (this.buffer.length > this.options.bufferSize) this.buffer.splice(0, this.buffer.length - this.options.bufferSize);
         this.emit('notification', frame);
         return;
-      case 'resume_gap':
-        this.emit('resume_gap', { last_id: frame.last_id });
+      case 'resume_gap': {
+        // The server echoes last_id only to a resume without positions; apps that read it still get the one sent.
+        const lastId = frame.last_id ?? this.resumedFromId;
+        // A server that predates streams names none.
+        const streams = (frame.streams ?? []) as StreamName[];
+        this.emit('resume_gap', lastId === undefined ? { streams } : { streams, last_id: lastId });
         return;
+      }
       case 'error': {
         const error = new NotificationClientError('server_error', frame.message, false, frame.code);
         this.lastError = error;

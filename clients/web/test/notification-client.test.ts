@@ -1,8 +1,8 @@
-import { ScriptedNotifier, waitFor } from '@parking-realtime/testing';
+import { answerWithPositions, notifyIn, type ScriptedConnection, ScriptedNotifier, sendResumeGap, waitFor } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket from 'ws';
-import { fullJitterDelay, NotificationClient, type NotificationClientOptions, socketUrlFor } from '../src/index.js';
+import { type ClientEvents, fullJitterDelay, NotificationClient, type NotificationClientOptions, socketUrlFor } from '../src/index.js';
 
 /** A client on fake timers (reconnects, pings) and real sockets. */
 function setup(server: ScriptedNotifier, options: Partial<NotificationClientOptions> = {}) {
@@ -40,6 +40,17 @@ function statusReached(client: NotificationClient, status: string): Promise<void
   });
 }
 
+/** Resolves with the next `event` whose value passes `match`. */
+function nextEvent<K extends keyof ClientEvents>(client: NotificationClient, event: K, match: (value: ClientEvents[K]) => boolean = () => true): Promise<ClientEvents[K]> {
+  return new Promise((resolve) => {
+    const off = client.on(event, (value) => {
+      if (!match(value)) return;
+      off();
+      resolve(value);
+    });
+  });
+}
+
 const statuses = (client: NotificationClient) => {
   const seen: string[] = [];
   client.on('status', (s) => seen.push(s));
@@ -62,7 +73,7 @@ t.test('connects: token with the JWT, socket with the token, subscribe, then ope
   t.equal(client.status, 'closed');
 });
 
-t.test('every reconnect fetches a fresh token with the current JWT, and resumes from the last id', async (t) => {
+t.test('every reconnect fetches a fresh token with the current JWT; a server without positions gets last_id alone', async (t) => {
   const server = await ScriptedNotifier.start();
   t.teardown(() => server.stop());
   const { client, clock, setJwt } = setup(server);
@@ -197,3 +208,119 @@ for (const [code, reason] of [[4011, 'displaced'], [4003, 'revoked']] as const) 
     t.equal(clock.countTimers(), 0);
   });
 }
+
+/** A connected client whose subscribes the test answers itself (with positions). */
+async function connectedWithPositions(t: Test, positions: Parameters<typeof answerWithPositions>[1]) {
+  const server = await ScriptedNotifier.start();
+  t.teardown(() => server.stop());
+  server.autoAnswerSubscribe = false;
+  const { client, clock } = setup(server);
+  t.teardown(() => client.close());
+  client.connect();
+  const first = await server.until(() => server.connections[0]?.frames[0] && server.connections[0]);
+  answerWithPositions(first, positions);
+  await statusReached(client, 'open');
+  /** Drops the socket and returns the next one once its subscribe has arrived (unanswered). */
+  const reconnect = async (conn: ScriptedConnection): Promise<ScriptedConnection> => {
+    const index = server.connections.length;
+    conn.socket.close(1012);
+    await statusReached(client, 'reconnecting');
+    await clock.tickAsync(500);
+    return server.until(() => server.connections[index]?.frames[0] && server.connections[index], 5000, 'the next subscribe');
+  };
+  return { server, client, first, reconnect };
+}
+
+t.test('positions from subscribed and from notifications are sent back on reconnect, with last_id', async (t) => {
+  const { client, first, reconnect } = await connectedWithPositions(t, {
+    'user:reservation': { id: '100-0', epoch: '10-0' },
+    'all:reservation': { id: '90-0', epoch: '20-0' },
+    'user:parking_lot': { id: '80-0', epoch: '30-0' },
+    'all:parking_lot': { id: '95-0', epoch: '' },
+  });
+  t.same(first.frames[0], { type: 'subscribe', notification_types: ['reservation', 'parking_lot'] }, 'nothing to resume the first time');
+  t.same(client.positions['all:parking_lot'], { id: '95-0', epoch: '' }, 'taken from subscribed as soon as it is open');
+  t.equal(client.lastId, undefined, 'no notification yet');
+
+  notifyIn(first, 'user:reservation', '105-0', '10-0');
+  notifyIn(first, 'all:parking_lot', '110-0', '110-0'); // the stream began: its first id is its epoch
+  await nextEvent(client, 'notification', (n) => n.id === '110-0');
+  const second = await reconnect(first);
+  t.same(second.frames[0], {
+    type: 'subscribe',
+    notification_types: ['reservation', 'parking_lot'],
+    positions: {
+      'user:reservation': { id: '105-0', epoch: '10-0' },
+      'all:reservation': { id: '90-0', epoch: '20-0' },
+      'user:parking_lot': { id: '80-0', epoch: '30-0' },
+      'all:parking_lot': { id: '110-0', epoch: '110-0' },
+    },
+    last_id: '110-0',
+  });
+});
+
+t.test('positions from subscribed alone are sent back: a quiet client still resumes exactly', async (t) => {
+  const { first, reconnect } = await connectedWithPositions(t, { 'user:reservation': { id: '100-0', epoch: '10-0' } });
+  const second = await reconnect(first);
+  t.same(second.frames[0], { type: 'subscribe', notification_types: ['reservation', 'parking_lot'], positions: { 'user:reservation': { id: '100-0', epoch: '10-0' } } }, 'no last_id: none was seen');
+});
+
+t.test('a notification behind the held position (same epoch) does not move it back', async (t) => {
+  const { client, first, reconnect } = await connectedWithPositions(t, { 'user:reservation': { id: '200-0', epoch: '10-0' } });
+  // Published while the subscription was being set up: it arrives after subscribed, behind its position.
+  notifyIn(first, 'user:reservation', '150-0', '10-0');
+  const late = await nextEvent(client, 'notification');
+  t.equal(late.id, '150-0', 'still delivered to the app');
+  t.same(client.positions['user:reservation'], { id: '200-0', epoch: '10-0' }, 'the position stays');
+  t.equal(client.lastId, '150-0', 'last_id is the last notification seen, as before');
+  const second = await reconnect(first);
+  t.same(second.frames[0]?.positions, { 'user:reservation': { id: '200-0', epoch: '10-0' } });
+});
+
+t.test('a new epoch replaces the held position, even with a lower id', async (t) => {
+  const { client, server, first, reconnect } = await connectedWithPositions(t, {
+    'user:reservation': { id: '200-0', epoch: '10-0' },
+    'all:reservation': { id: '300-0', epoch: '20-0' },
+  });
+  // Redis lost user:reservation and it began again.
+  notifyIn(first, 'user:reservation', '50-0', '50-0');
+  await nextEvent(client, 'notification');
+  t.same(client.positions['user:reservation'], { id: '50-0', epoch: '50-0' }, 'by a notification');
+
+  const second = await reconnect(first);
+  t.same(second.frames[0]?.positions, { 'user:reservation': { id: '50-0', epoch: '50-0' }, 'all:reservation': { id: '300-0', epoch: '20-0' } });
+  // all:reservation began again while the client was away.
+  answerWithPositions(second, { 'user:reservation': { id: '50-0', epoch: '50-0' }, 'all:reservation': { id: '40-0', epoch: '40-0' } });
+  await statusReached(client, 'open');
+  t.same(client.positions['all:reservation'], { id: '40-0', epoch: '40-0' }, 'by subscribed');
+  const third = await reconnect(second);
+  t.same(third.frames[0]?.positions, { 'user:reservation': { id: '50-0', epoch: '50-0' }, 'all:reservation': { id: '40-0', epoch: '40-0' } });
+  t.equal(server.connections.length, 3);
+});
+
+t.test('resume_gap reaches the app with the streams it names, and the last_id resumed from', async (t) => {
+  const { client, first, reconnect } = await connectedWithPositions(t, { 'all:parking_lot': { id: '100-0', epoch: '10-0' } });
+  notifyIn(first, 'all:parking_lot', '101-0', '10-0');
+  await nextEvent(client, 'notification');
+  const second = await reconnect(first);
+  const gap = nextEvent(client, 'resume_gap');
+  answerWithPositions(second, { 'all:parking_lot': { id: '500-0', epoch: '400-0' } });
+  // A resume by positions gets no last_id back from the server.
+  sendResumeGap(second, { streams: ['all:parking_lot'] });
+  t.same(await gap, { streams: ['all:parking_lot'], last_id: '101-0' });
+
+  const third = await reconnect(second);
+  const echoed = nextEvent(client, 'resume_gap');
+  answerWithPositions(third, {});
+  sendResumeGap(third, { streams: ['user:reservation', 'all:reservation'], last_id: '99-0' });
+  t.same(await echoed, { streams: ['user:reservation', 'all:reservation'], last_id: '99-0' }, 'a last_id the server sends wins');
+});
+
+t.test('positions is a snapshot the app cannot change', async (t) => {
+  const { client, first, reconnect } = await connectedWithPositions(t, { 'user:reservation': { id: '100-0', epoch: '10-0' } });
+  const snapshot = client.positions as Record<string, unknown>;
+  delete snapshot['user:reservation'];
+  snapshot['all:reservation'] = { id: '1-0', epoch: '' };
+  const second = await reconnect(first);
+  t.same(second.frames[0]?.positions, { 'user:reservation': { id: '100-0', epoch: '10-0' } });
+});

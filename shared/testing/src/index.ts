@@ -8,3 +8,4 @@ export * from './reconnecting-client.js';
 export * from './metric-value.js';
 export * from './scripted-notifier.js';
 export * from './redis-cluster.js';
+export * from './stream-frames.js';
