@@ -121,8 +121,8 @@ export class NotificationPublisher {
   }
 
   private async publishBatch(batch: PendingPublish[]): Promise<void> {
-    // On one Redis every stream can share a call; on a cluster a call holds one hash tag's streams.
-    const cluster = isCluster(this.redis);
+    // A call holds one slot group's streams, on one Redis as on a cluster: one path for both,
+    // and every call is one a cluster accepts (e2e/test/slot-safety.test.ts watches for it).
     const groups = new Map<string, Entry[]>();
     const outcomes = new Map<PendingPublish, Outcome>();
     for (const pending of batch) {
@@ -138,7 +138,7 @@ export class NotificationPublisher {
       outcomes.set(pending, outcome);
       const byGroup = new Map<string, Target[]>();
       for (const target of targetsOf(pending.event)) {
-        const group = cluster ? slotGroupOf(target.channel) : '';
+        const group = slotGroupOf(target.channel);
         const targets = byGroup.get(group) ?? [];
         targets.push(target);
         byGroup.set(group, targets);

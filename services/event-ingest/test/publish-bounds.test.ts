@@ -32,7 +32,7 @@ async function scriptCalls(): Promise<number> {
 }
 
 t.test('a retried event never reaches a target twice, whichever target failed first', async (t) => {
-  // 600 targets: three calls' worth; the one that fails sits in the second.
+  // 600 targets, each its own stream group (one call each); the one that fails is the 401st.
   const targets = users('once', 600);
   const poisoned = targets[400]!;
   await redis.set(userHistoryKey(poisoned), 'not a stream');
