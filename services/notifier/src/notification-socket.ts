@@ -35,8 +35,8 @@ export interface Connection {
   readonly maxBufferedBytes: number;
   /** Called once if the socket is cut off for reading too slowly. */
   readonly onSlowConsumer: () => void;
-  /** The subscription epoch the socket was opened in; see `deliver`. */
-  readonly epoch: number;
+  /** The subscription epoch the socket was opened in (-1 once it is being sent away); see `deliver`. */
+  epoch: number;
 }
 
 export interface SocketContext {
@@ -190,7 +190,16 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     try {
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
       // Only now will every event published from here on reach this socket.
-      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumeFrom(frame), ctx.historyMaxAgeMs);
+      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumeFrom(frame), ctx.historyMaxAgeMs).catch((err: unknown) => {
+        // Going live without the read would leave a silent gap (or no positions to resume
+        // from): the client is asked to come back and resume instead, and nothing is sent.
+        ctx.log.warn({ err: { message: (err as Error).message }, userId }, 'history read failed: asking the client to resume');
+        conn.held = undefined;
+        conn.epoch = -1;
+        socket.close(CloseCode.resync, 'history unavailable: resume again');
+        return undefined;
+      });
+      if (!reads) return;
       const resumed = resumeFrom(frame);
       // A resumed stream's position moves with each replayed frame: handing out its tip first
       // would let a client cut off mid-replay resume past what it never got. Its tip goes out

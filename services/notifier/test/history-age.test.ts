@@ -153,3 +153,13 @@ t.test('subscribed leaves out the streams a resume replays, so a client cut off 
   t.same(Object.keys(subscribed.positions as object), ['all:reservation'], 'only the stream with a gap and nothing to replay gets its tip');
   await socket.next((f) => f.type === 'notification' && f.message === 'missed', 5000);
 });
+
+t.test('a history read that fails sends the client away to resume again, never live with a silent gap', async (t) => {
+  await redis.set(historyKey(userHistory('pos-5')), 'not a stream');
+  t.teardown(() => redis.del(historyKey(userHistory('pos-5'))));
+  const socket = await connect('pos-5');
+  socket.send({ type: 'subscribe', notification_types: ['reservation'], last_id: `${Date.now() - MINUTE}-0` });
+  const { code } = await socket.closed;
+  t.equal(code, 4010, 'closed with resync');
+  t.notOk(socket.received.some((f) => f.type === 'subscribed' || f.type === 'notification'), 'nothing was sent as if live');
+});
