@@ -1,6 +1,6 @@
 import { ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { RedisClient } from './redis.js';
+import { isCluster, type RedisClient } from './redis.js';
 
 export interface ReadinessChecks {
   redis: RedisClient;
@@ -8,11 +8,32 @@ export interface ReadinessChecks {
   extra?: Record<string, () => boolean>;
 }
 
+/** How long /readyz waits for a cluster's answer before calling it not ready. */
+const CLUSTER_CHECK_TIMEOUT_MS = 1000;
+
+/**
+ * One Redis is ready when its connection is. A cluster is ready when the
+ * client is and a node says `cluster_state:ok`: every slot served. While a
+ * master is down and not yet failed over, requests to its slots fail, so a
+ * load balancer should hear about it.
+ */
+async function redisReady(redis: RedisClient): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  if (!isCluster(redis)) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(''), CLUSTER_CHECK_TIMEOUT_MS);
+  });
+  const info = await Promise.race([redis.cluster('INFO').catch(() => ''), timeout]);
+  clearTimeout(timer);
+  return /cluster_state:ok/.test(info);
+}
+
 /** `GET /healthz`: the process is alive. `GET /readyz`: it can do its job (Redis reachable, and the extras). */
 export function healthRoutes(app: FastifyInstance, checks: ReadinessChecks): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const results: Record<string, boolean> = { redis: checks.redis.status === 'ready' };
+    const results: Record<string, boolean> = { redis: await redisReady(checks.redis) };
     for (const [name, check] of Object.entries(checks.extra ?? {})) results[name] = check();
     const ready = Object.values(results).every(Boolean);
     if (!ready) {
