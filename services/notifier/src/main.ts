@@ -4,7 +4,7 @@ import { loadNotifierConfig } from './config.js';
 
 await runService('notifier', loadNotifierConfig, async (config) => {
   const metrics = createServiceMetrics('notifier');
-  const redis = createRedis(config.redis, { name: 'notifier', reconnects: metrics.redisReconnects, autoPipelining: true });
+  const redis = createRedis(config.redis, { name: 'notifier', reconnects: metrics.redisReconnects });
   // Subscriber commands must wait out a reconnect rather than fail.
   const subscriberRedis = createRedis(config.redis, {
     name: 'notifier-subscriber',

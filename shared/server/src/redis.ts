@@ -34,8 +34,10 @@ const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
 /**
  * A connection that reconnects forever with capped backoff and logs its state
  * changes: a `Redis` for a URL, a `Cluster` for seed nodes. A cluster client
- * always auto-pipelines, which groups the commands of one turn per node: the
- * cluster's form of a pipeline.
+ * never auto-pipelines: during a failover ioredis fails whole auto-pipelines
+ * whose slots it meanwhile mapped to other nodes ("All keys in the pipeline
+ * should belong to the same slots allocation group"), again and again, where
+ * single commands follow MOVED and wait the failover out.
  */
 export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions): Redis;
 export function createRedis(target: RedisTarget, options: RedisConnectionOptions): RedisClient;
@@ -54,7 +56,7 @@ export function createRedis(target: RedisTarget | string, options: RedisConnecti
       : new Cluster(target.clusterNodes, {
           redisOptions: { connectionName: options.name, maxRetriesPerRequest: redisOptions.maxRetriesPerRequest },
           enableOfflineQueue: !options.failFast,
-          enableAutoPipelining: true,
+          enableAutoPipelining: false,
           clusterRetryStrategy: backoff,
           // A failover takes the cluster a few seconds; commands wait it out rather than fail at once.
           retryDelayOnFailover: 200,

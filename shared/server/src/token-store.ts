@@ -106,7 +106,7 @@ export class TokenStore {
   }
 
   private sendConsumes(batch: PendingConsume[]): void {
-    // A cluster client pipelines per node by itself (auto-pipelining); keys of one pipeline must share a node.
+    // On a cluster each GETDEL goes on its own (ioredis routes it, and follows a failover); keys of one pipeline would have to share a node.
     if (batch.length === 1 || isCluster(this.redis)) {
       for (const { key, resolve, reject } of batch) this.redis.getdel(key).then(resolve, reject);
       return;
