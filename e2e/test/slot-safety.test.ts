@@ -1,6 +1,5 @@
-import { createRedis } from '@parking-realtime/server';
+import { createRedis, slotOf } from '@parking-realtime/server';
 import { TestSocket } from '@parking-realtime/testing';
-import calculateSlot from 'cluster-key-slot';
 import t from 'tap';
 import { Cluster } from './support/cluster.js';
 
@@ -44,7 +43,7 @@ t.test('the whole path keeps each call within one slot', async (t) => {
   const spanning: string[] = [];
   for (const call of calls) {
     const keys = (await Promise.all(call.commands.map((args) => keysIn(args)))).flat();
-    const slots = new Set(keys.map((k) => calculateSlot(k)));
+    const slots = new Set(keys.map((k) => slotOf(k)));
     if (slots.size > 1) spanning.push(`${call.commands.map((c) => c[0]).join(' ')}: ${keys.join(', ')}`);
   }
   t.same(spanning, [], 'no call spans slots');

@@ -9,7 +9,9 @@ import {
   isCluster,
   metricsRoute,
   notificationTypeOfChannel,
+  type Redis,
   type RedisClient,
+  slotOf,
   type ServiceMetrics,
   TokenStore,
   waitUntilReady,
@@ -20,7 +22,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DestinationStream } from 'pino';
-import { ChannelSubscriber, subscribeAll } from './channel-subscriber.js';
+import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
 import { closeSpread } from './graceful-close.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -51,9 +53,6 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   app.decorateRequest('wsUserId', undefined);
 
   const index = new SubscriptionIndex<Connection>();
-  // Moves on when the Redis subscription is lost and again once it is fully restored; sockets of
-  // an older epoch get nothing more (see deliver), and all of them are asked to resume.
-  let epoch = 0;
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
     if (channel === CONTROL_CHANNEL) {
       handleControlMessage(payload, userSockets, app.log);
@@ -64,7 +63,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     const type = notificationTypeOfChannel(channel);
     // One payload for every recipient: serialized once, by the worker, and framed once, here.
     const frame = prepareTextFrame(payload);
-    for (const conn of recipients) deliver(conn, channel, payload, epoch, frame);
+    for (const conn of recipients) deliver(conn, channel, payload, frame);
     recordDelivery(metrics, type, payload, recipients.size);
   });
 
@@ -77,7 +76,6 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       void closeSpread(server.clients, config.shutdownSpreadMs).then(() => server.close(() => done()));
     },
   });
-  const currentEpoch = () => epoch;
   const tokens = new TokenStore(deps.redis, 1);
   const userSockets = new UserSockets(config.maxSocketsPerUser);
   app.get(
@@ -103,7 +101,6 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerSecond: config.maxFramesPerSecond,
         maxBufferedBytes: config.maxBufferedBytes,
-        epoch: currentEpoch,
         onSlowConsumer: () => {
           metrics.dropped.inc({ reason: 'slow_consumer' });
           log.warn({ userId }, 'slow consumer cut off');
@@ -112,39 +109,53 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       });
     },
   );
-  // While the subscriber connection was down, messages went by unseen. Once it is back and
-  // subscribed again, every socket is asked to reconnect and resume from its positions.
-  // On a cluster the same holds for any shard's subscriber (ioredis replaces it after a failover).
-  let subscriptionLost = false;
-  const lost = () => {
-    if (!subscriptionLost) epoch += 1;
-    subscriptionLost = true;
+  // While a subscription is down, messages on its channels go by unseen. The sockets that need
+  // those channels get nothing more (a later notification would move their positions past the
+  // gap); once the channels are subscribed again, those sockets, and only those, are asked to
+  // resume (4010). On one Redis that is every socket; on a cluster, those with a channel on the
+  // master that was lost (ioredis gives each master's shard its own subscriber).
+  const cutOff = new Set<Connection>();
+  const lose = (channels: readonly string[]) => {
+    subscriber.markLost(channels);
+    for (const channel of channels) {
+      for (const conn of index.recipients(channel) ?? []) {
+        conn.live = false;
+        cutOff.add(conn);
+      }
+    }
   };
-  const restored = () => {
-    if (!subscriptionLost) return;
-    subscriptionLost = false;
-    // As many channels as the sockets need: in bounded commands, never spread into one call.
-    const resubscribed = subscribeAll(deps.subscriberRedis, [CONTROL_CHANNEL, ...index.channels()]);
-    void resubscribed.then(
-      () => {
-        epoch += 1;
-        metrics.dropped.inc({ reason: 'resync' }, app.websocketServer.clients.size);
-        app.log.warn({ sockets: app.websocketServer.clients.size }, 'subscription restored: asking sockets to resume');
-        return closeSpread(app.websocketServer.clients, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your positions');
+  let retry: NodeJS.Timeout | undefined;
+  const restore = () => {
+    clearTimeout(retry);
+    subscriber.restore().then(
+      (channels) => {
+        if (channels.length === 0 && cutOff.size === 0) return;
+        const sockets = new Set([...cutOff].map((conn) => conn.socket));
+        cutOff.clear();
+        metrics.dropped.inc({ reason: 'resync' }, sockets.size);
+        app.log.warn({ channels: channels.length, sockets: sockets.size }, 'subscription restored: asking its sockets to resume');
+        return closeSpread(sockets, config.shutdownSpreadMs, CloseCode.resync, 'resync: resume from your positions');
       },
       (err: unknown) => {
-        // Not back after all: wait for the next restoration and try again then.
+        // Not back after all: try again shortly, and at the next restoration.
         app.log.warn({ err: { message: (err as Error).message } }, 'resubscribe failed');
-        subscriptionLost = true;
+        retry = setTimeout(restore, 500);
+        retry.unref();
       },
     );
   };
-  if (isCluster(deps.subscriberRedis)) {
-    deps.subscriberRedis.on('-subscriber', lost);
-    deps.subscriberRedis.on('subscribersReady', restored);
+  const redis = deps.subscriberRedis;
+  if (isCluster(redis)) {
+    // ioredis reports a lost shard subscriber (and a lost pool node) as -node, before it maps the
+    // slots anew: the channels whose slot that node served as master are the ones lost.
+    redis.on('-node', (node: Redis, key?: string) => {
+      const lostKey = key ?? `${node.options.host}:${node.options.port}`;
+      lose([CONTROL_CHANNEL, ...index.channels()].filter((channel) => redis.slots[slotOf(channel)]?.[0] === lostKey));
+    });
+    redis.on('subscribersReady', restore);
   } else {
-    deps.subscriberRedis.on('close', lost);
-    deps.subscriberRedis.on('ready', restored);
+    redis.on('close', () => lose([CONTROL_CHANNEL, ...index.channels()]));
+    redis.on('ready', restore);
   }
 
   let stopHeartbeat = () => {};
@@ -154,7 +165,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
     );
   });
   app.addHook('onClose', async () => stopHeartbeat());
-  healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' && !subscriptionLost } });
+  healthRoutes(app, { redis: deps.redis, extra: { subscriber: () => deps.subscriberRedis.status === 'ready' && subscriber.lostCount === 0 } });
   metricsRoute(app, serviceMetrics.registry);
   // Before any socket is served: a disconnect must reach this notifier from the start. A SUBSCRIBE
   // sent before the connection is ready would fail ioredis' ready check (INFO in subscriber mode)

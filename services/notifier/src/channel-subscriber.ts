@@ -56,6 +56,9 @@ async function settled(commands: Promise<unknown>[]): Promise<void> {
  */
 export class ChannelSubscriber {
   private readonly subscribed = new Set<string>();
+  /** Channels whose subscription died with its connection, until restore() subscribes them again. */
+  private readonly lost = new Set<string>();
+  private restoration: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
   private pendingSubscribe = new Set<string>();
   private pendingUnsubscribe = new Set<string>();
@@ -72,8 +75,13 @@ export class ChannelSubscriber {
   ensure(channels: readonly string[]): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const channel of channels) {
-      // A pending unsubscribe is simply cancelled: the channel never left.
-      const kept = this.pendingUnsubscribe.delete(channel);
+      if (this.lost.has(channel)) {
+        // Live only once subscribed again: what a caller reads after this must not precede it.
+        waits.push(this.restoration!.promise);
+        continue;
+      }
+      // A pending unsubscribe is simply cancelled: the channel never left (unless it was lost).
+      const kept = this.pendingUnsubscribe.delete(channel) && (this.subscribed.has(channel) || this.inFlight.has(channel));
       const inFlight = this.inFlight.get(channel);
       if (inFlight) waits.push(inFlight);
       if (kept || inFlight || this.subscribed.has(channel)) continue;
@@ -87,11 +95,50 @@ export class ChannelSubscriber {
   release(channels: readonly string[]): void {
     for (const channel of channels) {
       if (this.pendingSubscribe.delete(channel)) continue;
-      if (this.subscribed.has(channel) || this.inFlight.has(channel)) {
+      // A lost channel is unsubscribed all the same: ioredis would otherwise subscribe it again itself.
+      if (this.subscribed.has(channel) || this.inFlight.has(channel) || this.lost.delete(channel)) {
         this.pendingUnsubscribe.add(channel);
         this.scheduleFlush();
       }
     }
+  }
+
+  /**
+   * The subscriptions of these channels died with their connection (a
+   * reconnect, or a cluster shard's subscriber lost with its master): until
+   * restore() has subscribed them again, ensure() of any of them waits.
+   */
+  markLost(channels: Iterable<string>): void {
+    for (const channel of channels) {
+      if (this.subscribed.delete(channel)) this.lost.add(channel);
+    }
+    if (this.lost.size > 0 && !this.restoration) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.restoration = { promise, resolve };
+    }
+  }
+
+  /** Subscribes the lost channels again; resolves with them once Redis confirmed, rejects (keeping them lost) if it did not. */
+  async restore(): Promise<string[]> {
+    const channels = [...this.lost];
+    if (channels.length === 0) return [];
+    await subscribeAll(this.redis, channels);
+    for (const channel of channels) {
+      // Released meanwhile: its unsubscribe is on its way and wins.
+      if (this.lost.delete(channel) && !this.pendingUnsubscribe.has(channel)) this.subscribed.add(channel);
+    }
+    if (this.lost.size === 0) {
+      this.restoration?.resolve();
+      this.restoration = undefined;
+    }
+    return channels;
+  }
+
+  get lostCount(): number {
+    return this.lost.size;
   }
 
   get channelCount(): number {

@@ -35,8 +35,11 @@ export interface Connection {
   readonly maxBufferedBytes: number;
   /** Called once if the socket is cut off for reading too slowly. */
   readonly onSlowConsumer: () => void;
-  /** The subscription epoch the socket was opened in (-1 once it is being sent away); see `deliver`. */
-  epoch: number;
+  /**
+   * False once a Redis subscription it depends on was lost, or once it is
+   * being sent away: it gets nothing more (see `deliver`).
+   */
+  live: boolean;
 }
 
 export interface SocketContext {
@@ -50,20 +53,18 @@ export interface SocketContext {
   maxFramesPerSecond: number;
   maxBufferedBytes: number;
   onSlowConsumer: () => void;
-  /** The current subscription epoch: it moves on each time the Redis subscription is restored. */
-  epoch: () => number;
   log: FastifyBaseLogger;
 }
 
 /**
  * Hands a live notification to a connection: to the socket, held while it
- * resumes, or dropped if replayed. A socket from before the last loss of the
- * Redis subscription gets nothing more: it missed what went by meanwhile, and
- * a later notification would move its resume point past that gap. It is
- * being asked to reconnect and resume.
+ * resumes, or dropped if replayed. A socket that depends on a Redis
+ * subscription that was lost gets nothing more: it missed what went by
+ * meanwhile, and a later notification would move its resume point past that
+ * gap. It is being asked to reconnect and resume.
  */
-export function deliver(conn: Connection, channel: string, payload: Buffer, epoch: number, frame?: Buffer): void {
-  if (conn.epoch !== epoch) return;
+export function deliver(conn: Connection, channel: string, payload: Buffer, frame?: Buffer): void {
+  if (!conn.live) return;
   if (conn.held) {
     conn.held.push({ channel, payload });
     return;
@@ -117,7 +118,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     floor: undefined,
     maxBufferedBytes: ctx.maxBufferedBytes,
     onSlowConsumer: ctx.onSlowConsumer,
-    epoch: ctx.epoch(),
+    live: true,
   };
   let queue = Promise.resolve();
   let closed = false;
@@ -195,7 +196,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
         // from): the client is asked to come back and resume instead, and nothing is sent.
         ctx.log.warn({ err: { message: (err as Error).message }, userId }, 'history read failed: asking the client to resume');
         conn.held = undefined;
-        conn.epoch = -1;
+        conn.live = false;
         socket.close(CloseCode.resync, 'history unavailable: resume again');
         return undefined;
       });
@@ -223,7 +224,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     } finally {
       const held = conn.held ?? [];
       conn.held = undefined;
-      for (const { channel, payload } of held) deliver(conn, channel, payload, ctx.epoch());
+      for (const { channel, payload } of held) deliver(conn, channel, payload);
     }
   }
 }

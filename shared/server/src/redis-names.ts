@@ -4,7 +4,11 @@
  * markers) in the user's Redis Cluster slot, and each broadcast stream in its
  * notification type's slot.
  */
+import { createRequire } from 'node:module';
 import { broadcastStream, type NotificationType, type StreamName, userStream } from '@parking-realtime/protocol';
+
+// ioredis' own slot function (cluster-key-slot, CommonJS without types): the slots it routes by.
+const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
 
 /** A live WebSocket token: `ws_token_<sha256 hex of the token>` → `{user_id, issued_at}`, with TTL. */
 export function wsTokenKey(tokenSha256Hex: string): string {
@@ -25,6 +29,11 @@ export function slotGroupOf(name: string): string {
   const open = name.indexOf('{');
   const close = open < 0 ? -1 : name.indexOf('}', open + 1);
   return close > open + 1 ? name.slice(open + 1, close) : name;
+}
+
+/** The Redis Cluster slot (0..16383) of a key or channel. */
+export function slotOf(name: string): number {
+  return calculateSlot(name);
 }
 
 /** Control messages to every notifier (e.g. disconnect a user's sockets). */
