@@ -1,6 +1,7 @@
 /**
  * WebSocket close codes the notifier uses. A client reconnects after any of
- * them (with a fresh token, resuming from its last id) except after its own close.
+ * them (with a fresh token, resuming from its positions) except after its own close
+ * and after 4003.
  */
 export const CloseCode = {
   /** The notifier is shutting down (SIGTERM); reconnect, nginx sends you elsewhere. */
@@ -11,7 +12,7 @@ export const CloseCode = {
   slowConsumer: 4008,
   /** No pong to two server pings in a row: the link is dead. */
   heartbeatTimeout: 4009,
-  /** The notifier lost its Redis subscription for a while: reconnect and resume from your last id. */
+  /** The notifier lost its Redis subscription for a while: reconnect and resume from your positions. */
   resync: 4010,
   /** The user's sockets were closed by the service (logout, ban): do not reconnect. */
   revoked: 4003,
