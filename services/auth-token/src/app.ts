@@ -5,7 +5,7 @@ import {
   installErrorHandler,
   fastifyLoggerOptions,
   metricsRoute,
-  type Redis,
+  type RedisClient,
   registerHttpSecurity,
   registerJwt,
   type ServiceMetrics,
@@ -20,7 +20,7 @@ import { registerTokenRateLimits } from './token-rate-limits.js';
 import { wsTokenRoute } from './ws-token-route.js';
 
 export interface AuthTokenDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Where logs go; stdout by default. Tests pass a stream to read them. */
   logStream?: DestinationStream;
   metrics?: ServiceMetrics;

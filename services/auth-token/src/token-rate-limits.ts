@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import { ErrorCode } from '@parking-realtime/protocol';
-import { HttpError, RATE_LIMIT_PREFIX, type Redis } from '@parking-realtime/server';
+import { HttpError, RATE_LIMIT_PREFIX, type RedisClient } from '@parking-realtime/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface TokenRateLimitConfig {
@@ -28,7 +28,7 @@ function tooMany(retryAfterSeconds: number): HttpError {
  * no signature checks past it. The per-address limit must allow for many users
  * behind one NAT (mobile carriers), so it is the looser of the two.
  */
-export async function registerTokenRateLimits(app: FastifyInstance, redis: Redis, config: TokenRateLimitConfig): Promise<TokenRateLimits> {
+export async function registerTokenRateLimits(app: FastifyInstance, redis: RedisClient, config: TokenRateLimitConfig): Promise<TokenRateLimits> {
   // The per-user key is known only once the JWT is verified, so the route hands it over here.
   const userOf = new WeakMap<FastifyRequest, string>();
   await app.register(rateLimit, {

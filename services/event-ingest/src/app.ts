@@ -7,7 +7,7 @@ import {
   installErrorHandler,
   fastifyLoggerOptions,
   type NotificationProducer,
-  type Redis,
+  type RedisClient,
   registerHttpSecurity,
   registerJwt,
 } from '@parking-realtime/server';
@@ -20,7 +20,7 @@ import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 
 export interface EventIngestDeps {
   /** A fail-fast connection (no offline queue), so a Redis outage answers 503 at once. */
-  redis: Redis;
+  redis: RedisClient;
   logStream?: DestinationStream;
   metrics?: ServiceMetrics;
   /** What accepts the events `POST /api/events/` receives: the producer main.ts chose. */

@@ -1,5 +1,5 @@
 import { UserId } from '@parking-realtime/protocol';
-import { disconnectUser, type Redis, redisUnavailable, requireScope } from '@parking-realtime/server';
+import { disconnectUser, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -13,7 +13,7 @@ const DisconnectBody = Type.Object({ user_id: UserId }, { additionalProperties: 
  * routed by nginx): closes every socket of a user on every notifier, for
  * logout and bans. Answers how many notifiers heard it.
  */
-export function disconnectRoute(app: FastifyInstance, redis: Redis): void {
+export function disconnectRoute(app: FastifyInstance, redis: RedisClient): void {
   app.post<{ Body: Static<typeof DisconnectBody> }>(
     '/internal/users/disconnect',
     {

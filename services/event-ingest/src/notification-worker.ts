@@ -1,5 +1,5 @@
 import { type AcceptedEvent, eventDepthErrors, type FieldError, QueuedEvent } from '@parking-realtime/protocol';
-import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type Redis, toFieldErrors } from '@parking-realtime/server';
+import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type RedisClient, toFieldErrors } from '@parking-realtime/server';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';
@@ -15,7 +15,7 @@ export interface WorkerOptions {
   /** Lock duration and stall check interval (BullMQ default 30 s). */
   lockMs?: number;
   /** A connection for BullMQ's blocking commands (maxRetriesPerRequest: null). */
-  connection: Redis;
+  connection: RedisClient;
   publisher: NotificationPublisher;
   log: FastifyBaseLogger;
   metrics?: Pick<IngestMetrics, 'published' | 'failed'>;

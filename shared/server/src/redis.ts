@@ -39,7 +39,7 @@ const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
  * should belong to the same slots allocation group"), again and again, where
  * single commands follow MOVED and wait the failover out.
  */
-export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions): Redis;
+export function createRedis(target: string | { url: string }, options: RedisConnectionOptions): Redis;
 export function createRedis(target: RedisTarget, options: RedisConnectionOptions): RedisClient;
 export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions): RedisClient {
   const redisOptions: RedisOptions = {
