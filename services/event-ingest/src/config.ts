@@ -50,6 +50,12 @@ export const eventIngestEnv = {
    * that finds the producer idle leaves at once. Default 5 ms; 0 sends a job per round trip.
    */
   EVENT_BATCH_WINDOW_MS: Type.Integer({ default: DEFAULT_BATCH_WINDOW_MS, minimum: 0, maximum: 100 }),
+  /**
+   * An event is answered 202 only once its job is on this many Redis replicas
+   * too (WAIT), so a master lost right after cannot take it along. Default 1
+   * with REDIS_CLUSTER_NODES, else 0.
+   */
+  QUEUE_MIN_REPLICAS: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
   /** Largest POST /api/events/ body. Default 65536 bytes. */
   EVENTS_BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
 };
@@ -70,6 +76,7 @@ export interface EventIngestConfig {
   workerFault: { delayMs: number; phase: 'before' | 'after' } | undefined;
   bodyLimitBytes: number;
   batchWindowMs: number;
+  minReplicas: number;
 }
 
 export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): EventIngestConfig {
@@ -99,5 +106,6 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     workerFault: e.WORKER_FAULT_DELAY_MS > 0 ? { delayMs: e.WORKER_FAULT_DELAY_MS, phase: e.WORKER_FAULT_PHASE as 'before' | 'after' } : undefined,
     bodyLimitBytes: e.EVENTS_BODY_LIMIT_BYTES,
     batchWindowMs: e.EVENT_BATCH_WINDOW_MS,
+    minReplicas: e.QUEUE_MIN_REPLICAS ?? (e.REDIS_CLUSTER_NODES ? 1 : 0),
   };
 }

@@ -8,7 +8,12 @@ await runService('event-ingest', loadEventIngestConfig, async (config) => {
   const serviceMetrics = createServiceMetrics('event-ingest');
   const redis = createRedis(config.redis, { name: 'event-ingest', failFast: true, reconnects: serviceMetrics.redisReconnects });
   // The one owner of accepting an event: POST /api/events/ stores through the same producer domain services use.
-  const producer = createNotificationProducer({ connection: redis, queueName: config.queueName, batchWindowMs: config.batchWindowMs });
+  const producer = createNotificationProducer({
+    connection: redis,
+    queueName: config.queueName,
+    batchWindowMs: config.batchWindowMs,
+    minReplicas: config.minReplicas,
+  });
   const { app, metrics } = await buildEventIngestApp(config, { redis, producer, metrics: serviceMetrics });
   if (config.serviceJwt.usingDevSecret) app.log.warn('SERVICE_JWT_SECRET not set: using the development secret (refused in production)');
 

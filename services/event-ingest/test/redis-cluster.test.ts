@@ -1,11 +1,14 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
 import {
   broadcastChannel,
+  type Cluster,
   createNotificationProducer,
   createRedis,
   historyKey,
+  QUEUE_PREFIX,
   type RedisTarget,
   redisTargetFrom,
+  slotOf,
   userChannel,
   waitUntilReady,
 } from '@parking-realtime/server';
@@ -78,4 +81,21 @@ t.test('the producer stores on the cluster and the worker publishes', async (t) 
   t.ok(id);
   await waitFor(async () => ((await redis.xlen(historyKey(userChannel('cu-q', 'reservation')))) === 1 ? true : null), 10_000, 'the worker to publish');
   t.pass('published');
+});
+
+t.test('with QUEUE_MIN_REPLICAS the producer answers once the job is on a replica too, and refuses when none took it', async (t) => {
+  const safe = createNotificationProducer({ connection: target, minReplicas: 1 });
+  t.teardown(() => safe.close());
+  const { id } = await safe.send({ type: 'parking_lot', message: 'replicated', data: {} });
+  t.ok(id, 'answered: the queue master has a replica that took the job');
+
+  // The queue master's replica hangs: the job is stored, but not safe, and the send says so.
+  const queueMaster = await cluster.masterOf(slotOf(QUEUE_PREFIX));
+  const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await (redis as Cluster).nodes('master').find((n) => n.options.port === queueMaster.port)!.info('replication'))?.[1]);
+  const replica = cluster.nodes.find((n) => n.port === replicaPort)!;
+  replica.pause();
+  t.teardown(() => replica.resume());
+  await t.rejects(safe.send({ type: 'parking_lot', message: 'not safe', data: {} }), /stored on 0 of 1 replicas/, 'refused (503 over HTTP), not answered as safe');
+  replica.resume();
+  t.ok((await safe.send({ type: 'parking_lot', message: 'safe again', data: {} })).id, 'answered again once the replica is back');
 });

@@ -16,3 +16,4 @@ export * from './jwt-auth.js';
 export * from './metrics.js';
 export * from './control-channel.js';
 export * from './http-security.js';
+export * from './replica-wait.js';

@@ -8,6 +8,7 @@ import { EVENT_BATCH_JOB, MAX_EVENTS_PER_JOB, notificationJobOptions, type Queue
 import type { RedisTarget } from './config.js';
 import { createRedis, type RedisClient } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
+import { ReplicaWait } from './replica-wait.js';
 
 export interface NotificationProducerOptions {
   /**
@@ -24,7 +25,17 @@ export interface NotificationProducerOptions {
    * fewer and larger jobs are what carry a high rate. Default 5 ms.
    */
   batchWindowMs?: number;
+  /**
+   * Answer an event only once its job is on this many replicas too (WAIT),
+   * so a master that dies right after cannot take an accepted event with it
+   * (replication is asynchronous); at most as many as the queue's master has
+   * attached (see ReplicaWait). Default 0.
+   */
+  minReplicas?: number;
 }
+
+/** How long an accepted batch waits for its replicas before the send fails (503 over HTTP). */
+export const REPLICA_WAIT_TIMEOUT_MS = 2000;
 
 /**
  * The one way events are accepted: by a Node domain service directly, and by
@@ -74,6 +85,8 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   const connection = ownsConnection
     ? createRedis(typeof given === 'string' ? { url: given } : (given as RedisTarget), { name: 'notification-producer', failFast: true })
     : given;
+  const minReplicas = options.minReplicas ?? 0;
+  const replicaWait = minReplicas > 0 ? new ReplicaWait(connection, minReplicas, REPLICA_WAIT_TIMEOUT_MS) : undefined;
   const queue = new Queue<QueuedBatch>(options.queueName ?? DEFAULT_QUEUE_NAME, {
     connection,
     prefix: QUEUE_PREFIX,
@@ -91,6 +104,11 @@ export function createNotificationProducer(options: NotificationProducerOptions)
       const [only, ...more] = jobsOf(batch);
       if (only && more.length === 0) await queue.add(only.name, only.data);
       else await queue.addBulk(jobsOf(batch));
+      if (replicaWait) {
+        const [copies, wanted] = await replicaWait.afterWriteTo(QUEUE_PREFIX);
+        // Stored, and published in time, but not safe yet: a retry with the same id is deduplicated.
+        if (copies < wanted) throw new Error(`stored on ${copies} of ${wanted} replicas within ${REPLICA_WAIT_TIMEOUT_MS} ms`);
+      }
       for (const { stored } of batch) stored();
     },
     (batch, err) => {

@@ -100,5 +100,15 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
     },
   };
   await cluster.healthy();
+  // Replicas sync after the slots are assigned; until their links are online, WAIT counts none.
+  await waitFor(
+    async () => {
+      const infos = await Promise.all(nodes.map((n) => ask(n, (r) => r.info('replication'))));
+      const ofMasters = infos.filter((info) => info.includes('role:master'));
+      return ofMasters.length === masters && ofMasters.every((info) => (info.match(/state=online/g) ?? []).length >= replicas);
+    },
+    30_000,
+    'every replica to be in sync',
+  );
   return cluster;
 }

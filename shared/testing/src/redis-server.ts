@@ -11,6 +11,10 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connected, answering nothing, as a hung server. */
+  pause(): void;
+  /** Lets a paused process go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -53,6 +57,12 @@ async function startContainerRedis(): Promise<TestRedis> {
     port,
     kill: unsupported,
     restart: unsupported,
+    pause: () => {
+      throw new Error('pause/resume need TEST_REDIS=process');
+    },
+    resume: () => {
+      throw new Error('pause/resume need TEST_REDIS=process');
+    },
     stop: async () => {
       await container.stop();
     },
@@ -111,6 +121,8 @@ async function startProcessRedis(options: TestRedisOptions): Promise<TestRedis> 
     port,
     kill: killChild,
     restart: launch,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     stop: async () => {
       process.off('exit', stopOnExit);
       await killChild();
