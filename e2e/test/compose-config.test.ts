@@ -10,7 +10,8 @@ import { notifierEnv } from '../../services/notifier/src/config.js';
 
 // Static checks of the container deployment (no container engine needed):
 // docker-compose.yml, infra/Dockerfile and infra/nginx/nginx.compose.conf must
-// agree with each other and with the services' env schemas.
+// agree with each other and with the services' env schemas; the `cluster`
+// profile (the stack on a Redis Cluster) is checked at the end.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}${path}`, 'utf8');
@@ -25,9 +26,14 @@ interface ComposeService {
   deploy?: { replicas?: number };
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  entrypoint?: string | string[];
+  profiles?: string[];
+  networks?: string[] | Record<string, { aliases?: string[] } | null>;
+  restart?: string;
 }
 
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+// The file shares settings through YAML merge keys (`<<: *anchor`), as compose reads them.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
 const services = compose.services;
 const nginxConf = read('infra/nginx/nginx.compose.conf');
 const dockerfile = read('infra/Dockerfile');
@@ -241,4 +247,97 @@ t.test('the committed nginx.compose.conf is exactly what the template renders', 
   t.equal(COMPOSE_CONFIG_PATH, `${ROOT}infra/nginx/nginx.compose.conf`);
   const rendered = `# GENERATED from nginx.conf.template by \`npm run render:nginx\`; do not edit.\n${renderNginxConfig(COMPOSE_TARGET)}`;
   t.equal(nginxConf, rendered, 'run `npm run render:nginx` after changing the template or COMPOSE_TARGET');
+});
+
+// ---- The `cluster` profile ---------------------------------------------------
+
+const CLUSTER_PROFILE = 'cluster';
+const inClusterProfile = (service: ComposeService) => (service.profiles ?? []).includes(CLUSTER_PROFILE);
+const commandOf = (service: ComposeService) => [service.command ?? []].flat().join(' ');
+/** The Redis Cluster's nodes: cluster-profile services running redis-server in cluster mode. */
+const clusterNodes = Object.keys(services).filter((name) => inClusterProfile(services[name]!) && /--cluster-enabled yes\b/.test(commandOf(services[name]!)));
+const CLUSTER_INIT = 'redis-cluster-init';
+const clusterVariant = (name: string) => `${name}-cluster`;
+
+/** Network names a service joins, with the aliases it has on each; compose's default network when none. */
+function networksOf(service: ComposeService): Record<string, string[]> {
+  const networks = service.networks ?? ['default'];
+  if (Array.isArray(networks)) return Object.fromEntries(networks.map((n) => [n, []]));
+  return Object.fromEntries(Object.entries(networks).map(([n, v]) => [n, v?.aliases ?? []]));
+}
+
+t.test('without the cluster profile nothing changes: the default services use no profile, no cluster service, no other network', async (t) => {
+  const defaults = Object.keys(services).filter((name) => !services[name]!.profiles);
+  t.same(defaults.sort(), ['auth-token', 'event-ingest', 'nginx', 'notifier', 'redis'], 'the same five services run by default');
+  for (const name of defaults) {
+    t.same(Object.keys(networksOf(services[name]!)), ['default'], `${name} stays on the default network`);
+    for (const dep of Object.keys(dependsOn(services[name]!))) t.notOk(services[dep]?.profiles, `${name} depends on no profile's service (${dep})`);
+  }
+  for (const [name, service] of Object.entries(services)) {
+    if (service.profiles) t.same(service.profiles, [CLUSTER_PROFILE], `${name} is only in the cluster profile`);
+  }
+});
+
+t.test('the cluster profile runs six Redis nodes in cluster mode, on the image of the redis service', async (t) => {
+  t.equal(clusterNodes.length, 6, `six nodes (${clusterNodes.join(', ')})`);
+  for (const name of clusterNodes) {
+    const node = services[name]!;
+    t.equal(node.image, services.redis!.image, `${name} runs ${services.redis!.image}`);
+    t.match(commandOf(node), /^redis-server .*--cluster-config-file \S+/, `${name} keeps its cluster state in a config file`);
+    t.match([node.healthcheck?.test ?? []].flat().join(' '), /redis-cli ping/, `${name} is healthy once it answers PING`);
+    t.same(node.ports ?? [], [], `${name} publishes no host port`);
+  }
+});
+
+t.test('redis-cluster-init waits for every node, then creates the cluster once: 3 masters with a replica each', async (t) => {
+  const init = services[CLUSTER_INIT]!;
+  t.ok(init && inClusterProfile(init), 'a one-shot init service in the cluster profile');
+  t.equal(init.image, services.redis!.image, 'with the same image (its redis-cli)');
+  const deps = dependsOn(init);
+  for (const node of clusterNodes) t.equal(deps[node], 'service_healthy', `it waits for ${node} to be healthy`);
+  const script = [init.entrypoint ?? [], init.command ?? []].flat().join(' ');
+  t.match(script, /redis-cli --cluster create .*--cluster-replicas 1 --cluster-yes/, 'redis-cli --cluster create, one replica per master, unattended');
+  for (const node of clusterNodes) t.ok(script.includes(node), `it joins ${node}`);
+  t.match(script, /cluster_known_nodes:6/, 'a later `up` finds the cluster made and does not create it again');
+  t.notOk(script.replaceAll('$$', '').includes('$'), 'no `$` compose would interpolate (`$$` is a literal one)');
+  t.equal(init.restart, 'no', 'it runs once');
+});
+
+t.test('every app service has a cluster variant: REDIS_CLUSTER_NODES naming all six nodes, started once the init completed', async (t) => {
+  for (const name of APP_SERVICES) {
+    const variant = services[clusterVariant(name)];
+    t.ok(variant && inClusterProfile(variant), `${clusterVariant(name)} is in the cluster profile`);
+    if (!variant) continue;
+    const env = environmentOf(variant);
+    t.same(
+      (env.REDIS_CLUSTER_NODES ?? '').split(',').sort(),
+      clusterNodes.map((node) => `${node}:6379`).sort(),
+      `${clusterVariant(name)}'s REDIS_CLUSTER_NODES names every node`,
+    );
+    t.same(
+      Object.keys(env).filter((key) => !Object.keys(APP_SCHEMAS[name]).includes(key)),
+      [],
+      `${clusterVariant(name)} sets only variables its env schema declares`,
+    );
+    const { REDIS_URL: _url, ...single } = environmentOf(services[name]!);
+    const { REDIS_CLUSTER_NODES: _nodes, ...clustered } = env;
+    t.same(clustered, single, 'otherwise the same environment as the single-Redis service (secrets included)');
+    t.same(dependsOn(variant), { [CLUSTER_INIT]: 'service_completed_successfully' }, `${clusterVariant(name)} starts once the cluster is created`);
+    t.same(variant.build, services[name]!.build, 'built as the single-Redis service is');
+    t.match([variant.healthcheck?.test ?? []].flat().join(' '), /\/readyz\b/, 'with the same healthcheck');
+    t.same(networksOf(variant), { [CLUSTER_PROFILE]: [name] }, `on the cluster network as "${name}", the name nginx's config proxies to`);
+  }
+  t.ok((services[clusterVariant('notifier')]?.deploy?.replicas ?? 1) >= 2, 'at least two notifiers there too');
+});
+
+t.test('nginx-cluster is the edge image on 8000, in front of the cluster variants only', async (t) => {
+  const nginx = services['nginx-cluster']!;
+  t.ok(nginx && inClusterProfile(nginx), 'nginx-cluster is in the cluster profile');
+  t.same(nginx.build, services.nginx!.build, 'the same edge image');
+  t.same(nginx.ports, services.nginx!.ports, 'on the same host port: the walk-through works unchanged');
+  for (const name of APP_SERVICES) t.equal(dependsOn(nginx)[clusterVariant(name)], 'service_healthy', `it waits for ${clusterVariant(name)}`);
+  t.same(Object.keys(networksOf(nginx)), [CLUSTER_PROFILE], 'only on the cluster network, where the plain names mean the variants');
+  for (const [name, service] of Object.entries(services)) {
+    if (inClusterProfile(service)) t.same(Object.keys(networksOf(service)), [CLUSTER_PROFILE], `${name} is on the cluster network`);
+  }
 });

@@ -1,10 +1,17 @@
-import { loadEnv, port } from '@parking-realtime/server';
+import { ConfigError, commonEnv, loadEnv, port } from '@parking-realtime/server';
 import { Type } from 'typebox';
 
 /** Variables of the local stack itself; the services' own variables pass through to them. */
 export const stackEnv = {
   /** Use this Redis instead of starting a redis-server child. */
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /**
+   * Use this Redis Cluster (its seed nodes, `host:port,...`) instead of
+   * starting one; wins over REDIS_URL, as it does in every service.
+   */
+  REDIS_CLUSTER_NODES: commonEnv.REDIS_CLUSTER_NODES,
+  /** Start a local Redis Cluster of this many masters (3 to 9), one replica each, instead of one redis-server. */
+  REDIS_CLUSTER: Type.Optional(Type.Integer({ minimum: 3, maximum: 9 })),
   /** Port of auth-token. Default 8001. */
   AUTH_TOKEN_PORT: port(8001),
   /** Ports of the notifiers, comma-separated; one notifier per port. Default 8002,8004. */
@@ -17,6 +24,9 @@ export const stackEnv = {
 
 export interface StackConfig {
   redisUrl: string | undefined;
+  redisClusterNodes: string | undefined;
+  /** Masters of the local Redis Cluster to start, when REDIS_CLUSTER is set. */
+  redisCluster: number | undefined;
   authTokenPort: number;
   notifierPorts: number[];
   eventIngestPort: number;
@@ -25,8 +35,15 @@ export interface StackConfig {
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const e = loadEnv(stackEnv, env);
+  if (e.REDIS_CLUSTER !== undefined) {
+    // Starting a cluster while being pointed at another Redis is a mistake either way round; say so rather than pick one.
+    const other = e.REDIS_CLUSTER_NODES !== undefined ? 'REDIS_CLUSTER_NODES' : e.REDIS_URL !== undefined ? 'REDIS_URL' : undefined;
+    if (other) throw new ConfigError(`Invalid environment: REDIS_CLUSTER starts a local Redis Cluster, ${other} names an existing Redis: set one of them`);
+  }
   return {
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_CLUSTER_NODES === undefined ? e.REDIS_URL : undefined,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisCluster: e.REDIS_CLUSTER,
     authTokenPort: e.AUTH_TOKEN_PORT,
     notifierPorts: e.NOTIFIER_PORTS.split(',').map(Number),
     eventIngestPort: e.EVENT_INGEST_PORT,

@@ -1,4 +1,11 @@
-import { type ServiceProcess, startRedis, startService, type TestRedis } from '@parking-realtime/testing';
+import {
+  type ServiceProcess,
+  startRedis,
+  startRedisCluster,
+  startService,
+  type TestRedis,
+  type TestRedisCluster,
+} from '@parking-realtime/testing';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type NginxProcess, startNginx } from './nginx-process.js';
@@ -7,9 +14,26 @@ import type { NginxLimits } from './nginx-config.js';
 /** The built demo page, served at / when it exists (`npm run build` makes it). */
 export const DEMO_DIST = fileURLToPath(new URL('../../../clients/demo/dist/', import.meta.url));
 
+/** Every variable by which a service finds Redis; the stack sets the one it chose and drops the rest. */
+const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_CLUSTER_NODES'] as const;
+
+/**
+ * How long a local cluster's master may be unreachable before its replica
+ * takes over: longer than the fault tests' 1 s, so a busy laptop does not
+ * fail over by accident, short enough to try a failover by hand.
+ */
+const LOCAL_CLUSTER_NODE_TIMEOUT_MS = 5000;
+
 export interface StackOptions {
-  /** Use this Redis instead of starting a redis-server child. */
+  /**
+   * Use this Redis instead of starting a redis-server child. At most one of
+   * redisUrl, redisClusterNodes and redisCluster; none: a redis-server child.
+   */
   redisUrl?: string | undefined;
+  /** Use this Redis Cluster, by its seed nodes (`host:port,...`, as REDIS_CLUSTER_NODES). */
+  redisClusterNodes?: string | undefined;
+  /** Start a local Redis Cluster of this many masters, one replica each (redis-server children). */
+  redisCluster?: number | undefined;
   authTokenPort: number;
   notifierPorts: number[];
   eventIngestPort: number;
@@ -25,7 +49,12 @@ export interface StackOptions {
 }
 
 export interface Stack {
-  redisUrl: string;
+  /** The one Redis the services use; undefined on a Redis Cluster. */
+  redisUrl: string | undefined;
+  /** The Redis Cluster the services use (REDIS_CLUSTER_NODES), when on one. */
+  redisClusterNodes: string | undefined;
+  /** The local Redis Cluster the stack started (`redisCluster`), stopped with it. */
+  redisCluster: TestRedisCluster | undefined;
   url: string;
   authToken: ServiceProcess;
   notifiers: ServiceProcess[];
@@ -39,7 +68,7 @@ export interface Stack {
  * event-ingest, and nginx in front on one port. `stop()` ends all of it.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  let redis: TestRedis | undefined;
+  let redis: TestRedis | TestRedisCluster | undefined;
   const services: ServiceProcess[] = [];
   let nginx: NginxProcess | undefined;
   let stopping = false;
@@ -50,14 +79,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await redis?.stop();
   };
   try {
+    const given = [options.redisUrl, options.redisClusterNodes, options.redisCluster].filter((o) => o !== undefined);
+    if (given.length > 1) throw new Error('at most one of redisUrl, redisClusterNodes and redisCluster');
     let redisUrl = options.redisUrl;
-    if (!redisUrl) {
+    let redisClusterNodes = options.redisClusterNodes;
+    let redisCluster: TestRedisCluster | undefined;
+    if (options.redisCluster !== undefined) {
+      redisCluster = await startRedisCluster({
+        masters: options.redisCluster,
+        replicasPerMaster: 1,
+        nodeTimeoutMs: LOCAL_CLUSTER_NODE_TIMEOUT_MS,
+      });
+      redis = redisCluster;
+      redisClusterNodes = redisCluster.seeds;
+    } else if (redisUrl === undefined && redisClusterNodes === undefined) {
       redis = await startRedis({ appendonly: true });
       redisUrl = redis.url;
     }
+    // A REDIS_URL or REDIS_CLUSTER_NODES left in the caller's environment must not send a service elsewhere.
+    const baseEnv = Object.fromEntries(Object.entries(options.env).filter(([key]) => !(REDIS_VARIABLES as readonly string[]).includes(key)));
+    const redisEnv: Record<string, string> = redisClusterNodes !== undefined ? { REDIS_CLUSTER_NODES: redisClusterNodes } : { REDIS_URL: redisUrl! };
     const env = (port: number) => ({
-      ...options.env,
-      REDIS_URL: redisUrl!,
+      ...baseEnv,
+      ...redisEnv,
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: options.env.NODE_ENV ?? 'development',
@@ -85,7 +129,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(existsSync(`${DEMO_DIST}index.html`) ? { demoRoot: DEMO_DIST } : {}),
       ...(options.nginxLimits ? { limits: options.nginxLimits } : {}),
     });
-    return { redisUrl, url: nginx.url, authToken, notifiers, eventIngest, nginx, stop };
+    return { redisUrl, redisClusterNodes, redisCluster, url: nginx.url, authToken, notifiers, eventIngest, nginx, stop };
   } catch (err) {
     await stop();
     throw err;

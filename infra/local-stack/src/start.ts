@@ -25,8 +25,16 @@ async function stop(code: number): Promise<never> {
   }
   process.exit(code);
 }
+// Every child (a service, each Redis Cluster node) adds an exit listener that kills it: 18 nodes with REDIS_CLUSTER=9.
+process.setMaxListeners(64);
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// `npm start` runs this under `sh -c`, and a SIGTERM sent to npm ends that shell without
+// reaching this process: once the parent is gone, stop rather than run on orphaned.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 500).unref();
 
 if (!process.env.JWT_SECRET || !process.env.SERVICE_JWT_SECRET) {
   console.error('JWT_SECRET or SERVICE_JWT_SECRET not set: the services use development secrets (refused with NODE_ENV=production).');
@@ -37,6 +45,8 @@ try {
   if (env.DEMO_MODE === undefined && env.NODE_ENV !== 'production') env.DEMO_MODE = '1';
   stack = await startStack({
     redisUrl: config.redisUrl,
+    redisClusterNodes: config.redisClusterNodes,
+    redisCluster: config.redisCluster,
     authTokenPort: config.authTokenPort,
     notifierPorts: config.notifierPorts,
     eventIngestPort: config.eventIngestPort,
@@ -49,6 +59,11 @@ try {
     },
   });
   const s = stack;
+  const redis = s.redisCluster
+    ? `REDIS_CLUSTER_NODES=${s.redisClusterNodes} (redis-server children: ${config.redisCluster} masters, 1 replica each)`
+    : s.redisClusterNodes
+      ? `REDIS_CLUSTER_NODES=${s.redisClusterNodes}`
+      : `${s.redisUrl}${config.redisUrl ? '' : ' (redis-server child)'}`;
   console.error(
     [
       '',
@@ -57,7 +72,7 @@ try {
       `  ws token           GET  ${s.url}/api/user/ws-token/   (Authorization: Bearer <JWT>)`,
       `  notifications      ws://127.0.0.1:${s.nginx.port}/ws/notifications/?token=<ws_token>`,
       `  events             POST ${s.url}/api/events/          (Authorization: Bearer <service JWT>)`,
-      `  Redis              ${s.redisUrl}${config.redisUrl ? '' : ' (redis-server child)'}`,
+      `  Redis              ${redis}`,
       `  behind nginx:      auth-token :${s.authToken.port}, notifiers ${s.notifiers.map((n) => `:${n.port}`).join(' ')}, event-ingest :${s.eventIngest.port}`,
       '  each service also answers /healthz, /readyz and /metrics on its own port',
       'Ctrl-C stops everything.',
