@@ -26,6 +26,15 @@ export function planCores(): CorePlan {
 }
 
 /**
+ * Moves a process the harness did not start under `sutWrapper` (it inherited
+ * the load generator's core) onto the system-under-test core, every thread.
+ */
+export function pinToSystemCore(cores: CorePlan, pid: number): void {
+  if (!cores.pinned) return;
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
+}
+
+/**
  * A process of the system under test, on its core, on a free port. The
  * systems log at warn, which hides the listening line, so it is ready once
  * `/healthz` answers.

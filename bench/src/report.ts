@@ -15,6 +15,7 @@ const paramsKey = (r: Result) => Object.entries(r.params).map(([k, v]) => `${k}=
 export function markdownTables(results: Result[]): string {
   const out: string[] = [];
   for (const scenario of [...new Set(results.map((r) => r.scenario))]) {
+    if (scenario === REDIS_IDLE) continue;
     const rows = results.filter((r) => r.scenario === scenario);
     const columns = COLUMNS[scenario] ?? Object.keys(rows[0]!.figures);
     out.push(`### ${scenario}`, '', `| params | system | ${columns.join(' | ')} |`, `|${' --- |'.repeat(columns.length + 2)}`);
@@ -34,6 +35,32 @@ export function markdownTables(results: Result[]): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** The result that holds Redis' CPU per second with nothing sent; shown only in the Redis CPU table. */
+const REDIS_IDLE = 'redis-idle';
+
+/**
+ * Redis CPU per step: per event (per connection for the storm, per second
+ * for redis-idle), summed and per node, masters and replicas apart, and how
+ * busy the busiest node was. This is what shows how the load spreads over a
+ * cluster's masters, and what each would have left on a core of its own.
+ */
+export function redisCpuTables(results: Result[]): string {
+  const rows = results.filter((r) => r.redis);
+  if (rows.length === 0) return '';
+  const out = [
+    '### Redis CPU (µs per event; per connection for connection-storm; per second for redis-idle)',
+    '',
+    '| scenario | params | system | total | masters | replicas | per master | per replica | busiest node, % of a core |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    const cpu = r.redis!;
+    const each = (role: 'master' | 'replica') => cpu.nodes.filter((n) => n.role === role).map((n) => n.us).join(' / ') || '—';
+    out.push(`| ${r.scenario} | ${paramsKey(r)} | ${r.system} | ${cpu.total} | ${cpu.masters} | ${cpu.replicas} | ${each('master')} | ${each('replica')} | ${cpu.busiestPercent} |`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 /** A rate step passes if it held: nothing lost, misdelivered or failed, and p99 ≤ 100 ms. */

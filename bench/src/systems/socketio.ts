@@ -21,6 +21,8 @@ export async function startSocketIo(cores: CorePlan, options: StartOptions = {})
   return {
     name: 'socketio',
     socketHolderPid: server.pid,
+    redis: 'single',
+    redisPorts: [redis.port],
     postEvent: eventPoster(server.url, benchServiceJwt()),
     async connect(userId: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection> {
       const token = await fetchWsToken(server.url, userId);

@@ -29,6 +29,10 @@ export interface SystemUnderTest {
   name: 'ours' | 'socketio';
   /** The process that holds the sockets (for RSS and profiles). */
   socketHolderPid: number;
+  /** Its Redis: `single`, or `cluster-<N>m` (N masters, a replica each). Part of each result's params. */
+  redis: string;
+  /** Every Redis node's port on 127.0.0.1 (masters and replicas), for their CPU per step. */
+  redisPorts: number[];
   /** Token request, upgrade and subscribe; resolves once the subscription is acknowledged. */
   connect(userId: string, types: NotificationType[], onPayload: (payload: BenchPayload) => void): Promise<BenchConnection>;
   /** `POST /api/events/`. */
