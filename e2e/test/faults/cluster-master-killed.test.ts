@@ -16,7 +16,8 @@ t.test(`kill -9 the master of a user's slot while events flow: ${CLIENTS} client
   // The victim serves users' streams, but neither the queue (a queue lost with its master would
   // lose what it held: replication is asynchronous, and no client can resume what was never
   // published) nor a broadcast stream (every client would depend on it).
-  const shared = [`${QUEUE_PREFIX}:notifications:id`, broadcastChannel('reservation'), broadcastChannel('parking_lot')];
+  // Every key of the queue carries the {pr} hash tag: its slot is the slot of the prefix itself.
+  const shared = [QUEUE_PREFIX, broadcastChannel('reservation'), broadcastChannel('parking_lot')];
   const sharedMasters = new Set(await Promise.all(shared.map(async (key) => (await redisCluster.masterOf(slotOf(key))).port)));
   const mastersOfUsers = await Promise.all(clients.map(async (c) => (await redisCluster.masterOf(slotOf(userChannel(c.user, 'reservation')))).port));
   const victimPort = mastersOfUsers.find((port) => !sharedMasters.has(port));
