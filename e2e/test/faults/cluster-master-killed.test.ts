@@ -1,6 +1,6 @@
 import { broadcastChannel, QUEUE_PREFIX, slotOf, userChannel } from '@parking-realtime/server';
 import t from 'tap';
-import { Cluster, deliveryFigures, printFigures } from '../support/cluster.js';
+import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 
 const CLIENTS = 40;
 const EVENTS = 600;
@@ -58,13 +58,7 @@ t.test(`kill -9 the master of a user's slot while events flow: ${CLIENTS} client
   }
 
   await redisCluster.healthy();
-  for (const { client, due } of clients) {
-    await client.waitUntil(
-      (c) => new Set(c.notifications.filter((n) => (n.data as { tag?: string }).tag === 'master').map((n) => (n.data as { seq: number }).seq)).size >= due.size,
-      90_000,
-      'every accepted event',
-    );
-  }
+  await waitForDue(clients, 'master', 90_000);
   const figures = deliveryFigures(clients, sent, acknowledged, 'master');
   const resynced = clients.filter((c) => c.client.reconnects > 0).length;
   printFigures('Redis Cluster master killed (kill -9)', { ...figures, refused, resynced });

@@ -1,6 +1,6 @@
 import { QUEUE_PREFIX, slotOf } from '@parking-realtime/server';
 import t from 'tap';
-import { Cluster, deliveryFigures, printFigures } from '../support/cluster.js';
+import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 
 const CLIENTS = 20;
 const EVENTS = 400;
@@ -46,13 +46,7 @@ t.test(`kill -9 the queue's master while events are posted: every 202 delivered 
   }
 
   await redisCluster.healthy();
-  for (const { client, due } of clients) {
-    await client.waitUntil(
-      (c) => new Set(c.notifications.filter((n) => (n.data as { tag?: string }).tag === 'queue').map((n) => (n.data as { seq: number }).seq)).size >= due.size,
-      90_000,
-      'every event answered 202',
-    );
-  }
+  await waitForDue(clients, 'queue', 90_000);
   const figures = deliveryFigures(clients, EVENTS, acknowledged, 'queue');
   printFigures('Redis Cluster queue master killed (kill -9)', { ...figures, refused });
   t.equal(acknowledged + refused, EVENTS, 'every post was answered');

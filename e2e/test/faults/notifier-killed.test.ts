@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Cluster, deliveryFigures, printFigures } from '../support/cluster.js';
+import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 
 const CLIENTS = 200;
 const EVENTS = 2000;
@@ -32,13 +32,7 @@ t.test(`kill -9 one of two notifiers mid-stream: ${CLIENTS} clients, ${EVENTS} e
     if (seq === 1001) await victim.kill('SIGKILL');
   }
 
-  for (const { client, due } of clients) {
-    await client.waitUntil(
-      (c) => c.notifications.filter((n) => (n.data as { tag?: string }).tag === 'kill').length >= due.size,
-      60_000,
-      'every due event',
-    );
-  }
+  await waitForDue(clients, 'kill', 60_000);
   const figures = deliveryFigures(clients, EVENTS, acknowledged, 'kill');
   const moved = clients.filter((c) => c.client.reconnects > 0).length;
   printFigures('notifier killed (kill -9)', { ...figures, reconnected: moved });

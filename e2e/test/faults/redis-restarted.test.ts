@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Cluster, deliveryFigures, printFigures } from '../support/cluster.js';
+import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 
 const CLIENTS = 20;
 const ACCEPTED_TARGET = 300;
@@ -44,13 +44,7 @@ t.test('Redis restarted while events are posted: every 202 is delivered, the out
     if (seq > 100_000) throw new Error('never reached the target');
   }
 
-  for (const { client, due } of clients) {
-    await client.waitUntil(
-      (c) => new Set(c.notifications.filter((n) => (n.data as { tag?: string }).tag === 'restart').map((n) => (n.data as { seq: number }).seq)).size >= due.size,
-      60_000,
-      'every accepted event',
-    );
-  }
+  await waitForDue(clients, 'restart', 60_000);
   const figures = deliveryFigures(clients, seq, accepted, 'restart');
   printFigures('Redis restarted (AOF)', { ...figures, refused503, otherAnswers });
   t.ok(refused503 >= 20, `${refused503} posts during the outage were answered 503`);

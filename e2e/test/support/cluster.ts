@@ -174,6 +174,13 @@ export function deliveryFigures(
   return { clients: clients.length, sent, acknowledged, due, delivered, lost, duplicated, outOfOrder };
 }
 
+/** Resolves once every client holds (at least once) each sequence number it is due under `tag`. */
+export async function waitForDue(clients: Array<{ client: ReconnectingClient; due: Set<number> }>, tag: string, timeoutMs: number): Promise<void> {
+  const seqsOf = (c: ReconnectingClient) =>
+    new Set(c.notifications.filter((n) => (n.data as { tag?: string }).tag === tag).map((n) => (n.data as { seq: number }).seq));
+  for (const { client, due } of clients) await client.waitUntil((c) => seqsOf(c).size >= due.size, timeoutMs, `every event due under ${tag}`);
+}
+
 /** Prints the figures as one JSON line (collected into docs/reliability.md). */
 export function printFigures(name: string, figures: object): void {
   console.log(`FIGURES ${JSON.stringify({ test: name, ...figures })}`);
