@@ -60,6 +60,13 @@ export class ChannelSubscriber {
   private readonly lost = new Set<string>();
   private restoration: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * Channels whose SUBSCRIBE in flight was followed by an UNSUBSCRIBE (its
+   * socket closed meanwhile): Redis ends unsubscribed, so when the SUBSCRIBE
+   * is answered the channel is not marked subscribed, and a new ensure()
+   * sends a SUBSCRIBE of its own.
+   */
+  private readonly undone = new Set<string>();
   private pendingSubscribe = new Set<string>();
   private pendingUnsubscribe = new Set<string>();
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
@@ -80,11 +87,15 @@ export class ChannelSubscriber {
         waits.push(this.restoration!.promise);
         continue;
       }
-      // A pending unsubscribe is simply cancelled: the channel never left (unless it was lost).
-      const kept = this.pendingUnsubscribe.delete(channel) && (this.subscribed.has(channel) || this.inFlight.has(channel));
+      // A pending unsubscribe is simply cancelled: it was never sent.
+      this.pendingUnsubscribe.delete(channel);
       const inFlight = this.inFlight.get(channel);
-      if (inFlight) waits.push(inFlight);
-      if (kept || inFlight || this.subscribed.has(channel)) continue;
+      // A SUBSCRIBE on its way holds, unless an UNSUBSCRIBE went out after it: then it is undone.
+      if (inFlight && !this.undone.has(channel)) {
+        waits.push(inFlight);
+        continue;
+      }
+      if (!inFlight && this.subscribed.has(channel)) continue;
       this.pendingSubscribe.add(channel);
       waits.push(this.scheduleFlush());
     }
@@ -95,8 +106,9 @@ export class ChannelSubscriber {
   release(channels: readonly string[]): void {
     for (const channel of channels) {
       if (this.pendingSubscribe.delete(channel)) continue;
+      const held = this.subscribed.has(channel) || (this.inFlight.has(channel) && !this.undone.has(channel));
       // A lost channel is unsubscribed all the same: ioredis would otherwise subscribe it again itself.
-      if (this.subscribed.has(channel) || this.inFlight.has(channel) || this.lost.delete(channel)) {
+      if (held || this.lost.delete(channel)) {
         this.pendingUnsubscribe.add(channel);
         this.scheduleFlush();
       }
@@ -170,21 +182,33 @@ export class ChannelSubscriber {
     this.pendingSubscribe = new Set();
     const work: Promise<unknown>[] = [];
     if (toUnsubscribe.length > 0) {
-      for (const channel of toUnsubscribe) this.subscribed.delete(channel);
+      for (const channel of toUnsubscribe) {
+        this.subscribed.delete(channel);
+        if (this.inFlight.has(channel)) this.undone.add(channel);
+      }
       // Commands on one connection run in order, so a later SUBSCRIBE of the same channel wins.
       work.push(unsubscribeAll(this.redis, toUnsubscribe));
     }
     if (toSubscribe.length > 0) {
-      const done = subscribeAll(this.redis, toSubscribe).then(() => {
+      const done: Promise<void> = subscribeAll(this.redis, toSubscribe).then(() => {
         for (const channel of toSubscribe) {
+          // A later SUBSCRIBE of the channel is in charge of it now.
+          if (this.inFlight.get(channel) !== done) continue;
           this.inFlight.delete(channel);
-          this.subscribed.add(channel);
+          if (!this.undone.delete(channel)) this.subscribed.add(channel);
         }
       });
-      for (const channel of toSubscribe) this.inFlight.set(channel, done);
+      for (const channel of toSubscribe) {
+        this.undone.delete(channel);
+        this.inFlight.set(channel, done);
+      }
       work.push(done);
       done.catch(() => {
-        for (const channel of toSubscribe) this.inFlight.delete(channel);
+        for (const channel of toSubscribe) {
+          if (this.inFlight.get(channel) !== done) continue;
+          this.inFlight.delete(channel);
+          this.undone.delete(channel);
+        }
       });
     }
     Promise.all(work).then(() => batch.resolve(), batch.reject);
