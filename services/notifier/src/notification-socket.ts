@@ -191,7 +191,8 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     try {
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
       // Only now will every event published from here on reach this socket.
-      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumeFrom(frame), ctx.historyMaxAgeMs).catch((err: unknown) => {
+      const resumed = resumeFrom(frame);
+      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumed, ctx.historyMaxAgeMs).catch((err: unknown) => {
         // Going live without the read would leave a silent gap (or no positions to resume
         // from): the client is asked to come back and resume instead, and nothing is sent.
         ctx.log.warn({ err: { message: (err as Error).message }, userId }, 'history read failed: asking the client to resume');
@@ -201,7 +202,6 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
         return undefined;
       });
       if (!reads) return;
-      const resumed = resumeFrom(frame);
       // A resumed stream's position moves with each replayed frame: handing out its tip first
       // would let a client cut off mid-replay resume past what it never got. Its tip goes out
       // only when there is nothing to replay after a gap, so the client stops asking for it.
