@@ -5,7 +5,7 @@
  * notification type's slot.
  */
 import { createRequire } from 'node:module';
-import { broadcastStream, type NotificationType, type StreamName, userStream } from '@parking-realtime/protocol';
+import type { NotificationType, StreamName } from '@parking-realtime/protocol';
 
 // ioredis' own slot function (cluster-key-slot, CommonJS without types): the slots it routes by.
 const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -62,16 +62,9 @@ export function channelOfStream(userId: string, stream: StreamName): string {
   return stream.startsWith('user:') ? userChannel(userId, type) : broadcastChannel(type);
 }
 
-/** The stream a channel built above carries, as frames name it. */
-export function streamOfChannel(channel: string): StreamName {
-  if (channel.endsWith(':all')) return broadcastStream(channel.slice(channel.indexOf('{t:') + 3, channel.indexOf('}')) as NotificationType);
-  return userStream(channel.slice(channel.lastIndexOf(':') + 1) as NotificationType);
-}
-
-/** The notification type a channel built above carries. */
+/** The notification type a channel built above carries (per delivered message: parsed in place). */
 export function notificationTypeOfChannel(channel: string): NotificationType {
-  const stream = streamOfChannel(channel);
-  return stream.slice(stream.indexOf(':') + 1) as NotificationType;
+  return (channel.endsWith(':all') ? channel.slice(channel.indexOf('{t:') + 3, channel.indexOf('}')) : channel.slice(channel.lastIndexOf(':') + 1)) as NotificationType;
 }
 
 /*
