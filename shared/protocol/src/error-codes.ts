@@ -11,6 +11,8 @@ export const ErrorCode = {
   authInvalidClaims: 'auth_invalid_claims',
   authWrongTokenType: 'auth_wrong_token_type',
   authForbidden: 'auth_forbidden',
+  /** The user was disconnected (logout, ban) after this JWT was issued. */
+  authRevoked: 'auth_revoked',
   // WebSocket upgrade
   wsTokenMissing: 'ws_token_missing',
   wsTokenInvalid: 'ws_token_invalid',
