@@ -1,6 +1,6 @@
-import { WsTokenResponse } from '@parking-realtime/protocol';
-import { redisUnavailable, type TokenStore, verifyJwt } from '@parking-realtime/server';
-import type { FastifyInstance } from 'fastify';
+import { ErrorCode, WsTokenResponse } from '@parking-realtime/protocol';
+import { disconnectedAt, HttpError, issuedBeforeDisconnect, type RedisClient, redisUnavailable, type TokenStore, verifyJwt } from '@parking-realtime/server';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 import type { TokenRateLimits } from './token-rate-limits.js';
 
@@ -19,8 +19,10 @@ export function wsTokenRoute(
     '/api/user/ws-token/',
     { schema: { response: { 200: WsTokenResponse } }, config: limits.byAddress },
     async (request, reply) => {
-      const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
+      const claims = verifyJwt(app, request);
+      const userId = userIdFromClaims(claims, userClaim);
       await limits.chargeUser(request, reply, userId);
+      await refuseIfDisconnectedSince(tokens.redis, request, userId, claims.iat);
       const { token, expiresIn } = await tokens.issue(userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
       onIssued();
       request.log.info({ userId }, 'ws token issued');
@@ -38,3 +40,14 @@ export function wsTokenRoute(
   });
 }
 
+
+/**
+ * A user disconnected (logout, ban) after their JWT was issued gets no new ws
+ * token with it: the disconnect sticks until the main app issues a newer JWT.
+ */
+async function refuseIfDisconnectedSince(redis: RedisClient, request: FastifyRequest, userId: string, iat: unknown): Promise<void> {
+  const mark = await disconnectedAt(redis, userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
+  if (issuedBeforeDisconnect(typeof iat === 'number' ? iat * 1000 : undefined, mark)) {
+    throw new HttpError(401, ErrorCode.authRevoked, 'This token was issued before the user was disconnected; sign in again');
+  }
+}

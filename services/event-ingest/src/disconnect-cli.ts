@@ -2,7 +2,8 @@ import { commonEnv, createRedis, disconnectUser, loadEnv, redisTargetFrom, waitU
 
 /**
  * `npm run disconnect-user -- <user_id>`: closes every socket of a user on
- * every notifier (logout, ban), through the Redis control channel.
+ * every notifier (logout, ban) and makes it stick, as the internal route
+ * does; prints what it did as JSON.
  */
 const userId = process.argv[2];
 if (!userId || process.argv.length > 3) {
@@ -18,8 +19,7 @@ const env = loadEnv({
 const redis = createRedis(redisTargetFrom(env), { name: 'disconnect-cli', failFast: true });
 try {
   await waitUntilReady(redis, 5000);
-  const notifiers = await disconnectUser(redis, userId);
-  console.log(JSON.stringify({ user_id: userId, notifiers }));
+  console.log(JSON.stringify(await disconnectUser(redis, userId)));
 } catch (err) {
   console.error(`could not reach Redis: ${(err as Error).message}`);
   process.exitCode = 1;

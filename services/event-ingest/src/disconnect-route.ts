@@ -1,4 +1,4 @@
-import { UserId } from '@parking-realtime/protocol';
+import { DisconnectUserResponse, UserId } from '@parking-realtime/protocol';
 import { disconnectUser, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -10,24 +10,24 @@ const DisconnectBody = Type.Object({ user_id: UserId }, { additionalProperties: 
 
 /**
  * `POST /internal/users/disconnect` (service JWT with `users:disconnect`; not
- * routed by nginx): closes every socket of a user on every notifier, for
- * logout and bans. Answers how many notifiers heard it.
+ * routed by nginx): for logout and bans, closes every socket of a user on
+ * every notifier and makes it stick (see `disconnectUser`). Answers what it did.
  */
 export function disconnectRoute(app: FastifyInstance, redis: RedisClient): void {
   app.post<{ Body: Static<typeof DisconnectBody> }>(
     '/internal/users/disconnect',
     {
-      schema: { body: DisconnectBody },
+      schema: { body: DisconnectBody, response: { 200: DisconnectUserResponse } },
       validatorCompiler: TypeBoxValidatorCompiler,
       config: { validationErrorCode: 'invalid_request' },
       preValidation: requireScope(app, DISCONNECT_SCOPE),
     },
     async (request) => {
-      const notifiers = await disconnectUser(redis, String(request.body.user_id)).catch(
+      const result = await disconnectUser(redis, String(request.body.user_id)).catch(
         redisUnavailable(request, 'user disconnect not sent', 'Redis is unreachable; try again'),
       );
-      request.log.info({ userId: request.body.user_id, notifiers }, 'user disconnect sent');
-      return { notifiers };
+      request.log.info({ userId: result.user_id, revokedTokens: result.revoked_tokens, notifiers: result.notifiers }, 'user disconnected');
+      return result;
     },
   );
 }

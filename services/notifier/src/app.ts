@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import {
   CONTROL_CHANNEL,
   countAuthFailures,
+  disconnectedAt,
   createServiceMetrics,
   healthRoutes,
   installErrorHandler,
@@ -32,7 +33,8 @@ import { createNotifierMetrics, recordDelivery } from './notifier-metrics.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { upgradeAuth } from './upgrade-auth.js';
 import { handleControlMessage } from './control-messages.js';
-import { UserSockets } from './user-sockets.js';
+import { DISCONNECTED_REASON, UserSockets } from './user-sockets.js';
+import { DisconnectMarks } from './disconnect-marks.js';
 
 export interface NotifierDeps {
   /** For commands (token consumption, history). */
@@ -51,11 +53,12 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   const metrics = createNotifierMetrics(serviceMetrics);
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   app.decorateRequest('wsUserId', undefined);
+  app.decorateRequest('wsTokenIssuedAt', 0);
 
   const index = new SubscriptionIndex<Connection>();
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
     if (channel === CONTROL_CHANNEL) {
-      handleControlMessage(payload, userSockets, app.log);
+      handleControlMessage(payload, userSockets, disconnects, app.log);
       return;
     }
     const recipients = index.recipients(channel);
@@ -78,16 +81,23 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   });
   const tokens = new TokenStore(deps.redis, 1);
   const userSockets = new UserSockets(config.maxSocketsPerUser);
+  const disconnects = new DisconnectMarks();
   app.get(
     '/ws/notifications/',
-    { websocket: true, preValidation: upgradeAuth(tokens, config.allowedOrigins) },
+    { websocket: true, preValidation: upgradeAuth(tokens, deps.redis, config.allowedOrigins) },
     (socket, request) => {
       const userId = request.wsUserId!;
       const log = request.log;
       releaseUpgradeRequest(socket, request);
+      // Disconnected while this upgrade was between its token check and here.
+      if (disconnects.revokes(userId, request.wsTokenIssuedAt)) {
+        log.info({ userId }, 'socket refused: its user was disconnected during the upgrade');
+        socket.close(CloseCode.revoked, DISCONNECTED_REASON);
+        return;
+      }
       log.info({ userId }, 'socket open');
       metrics.connectionsOpen.inc();
-      if (userSockets.admit(userId, socket)) metrics.dropped.inc({ reason: 'too_many_sockets' });
+      if (userSockets.admit(userId, socket, request.wsTokenIssuedAt)) metrics.dropped.inc({ reason: 'too_many_sockets' });
       // One listener for both: each listener costs every socket for its whole life.
       socket.on('close', () => {
         metrics.connectionsOpen.dec();
@@ -124,11 +134,27 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       }
     }
   };
+  // Disconnects sent while the control channel was down went by unheard: the marks in Redis say
+  // which of the users here were disconnected meanwhile.
+  const recheckDisconnects = () => {
+    for (const userId of [...userSockets.users()]) {
+      disconnectedAt(deps.redis, userId).then(
+        (at) => {
+          if (at === undefined) return;
+          disconnects.remember(userId, at);
+          const closed = userSockets.disconnect(userId, at);
+          if (closed > 0) app.log.info({ userId, sockets: closed }, 'user disconnected (mark read after the control channel was restored)');
+        },
+        (err: unknown) => app.log.warn({ err: { message: (err as Error).message }, userId }, 'could not read a disconnect mark'),
+      );
+    }
+  };
   let retry: NodeJS.Timeout | undefined;
   const restore = () => {
     clearTimeout(retry);
     subscriber.restore().then(
       (channels) => {
+        if (channels.includes(CONTROL_CHANNEL)) recheckDisconnects();
         if (channels.length === 0 && cutOff.size === 0) return;
         const sockets = new Set([...cutOff].map((conn) => conn.socket));
         cutOff.clear();

@@ -1,22 +1,19 @@
-import { CloseCode } from '@parking-realtime/protocol';
+import type { DisconnectUserMessage } from '@parking-realtime/server';
 import type { FastifyBaseLogger } from 'fastify';
+import type { DisconnectMarks } from './disconnect-marks.js';
 import type { UserSockets } from './user-sockets.js';
-
-/** What services send every notifier on the control channel. */
-export interface DisconnectUser {
-  type: 'disconnect_user';
-  user_id: string;
-}
 
 /**
  * Acts on a control message: `disconnect_user` closes that user's sockets
- * here (4003, so the client does not come back on its own). Anything else is
- * logged and ignored, so a newer service cannot break an older notifier.
+ * here whose tokens were issued at or before the disconnect (4003, so the
+ * client does not come back on its own), and is remembered for upgrades still
+ * on their way in. Anything else is logged and ignored, so a newer service
+ * cannot break an older notifier.
  */
-export function handleControlMessage(payload: Buffer, sockets: UserSockets, log: FastifyBaseLogger): void {
-  let message: Partial<DisconnectUser>;
+export function handleControlMessage(payload: Buffer, sockets: UserSockets, marks: DisconnectMarks, log: FastifyBaseLogger): void {
+  let message: Partial<DisconnectUserMessage>;
   try {
-    message = JSON.parse(payload.toString()) as Partial<DisconnectUser>;
+    message = JSON.parse(payload.toString()) as Partial<DisconnectUserMessage>;
   } catch {
     log.warn('control message is not JSON; ignored');
     return;
@@ -25,7 +22,9 @@ export function handleControlMessage(payload: Buffer, sockets: UserSockets, log:
     log.warn({ type: message.type }, 'unknown control message; ignored');
     return;
   }
-  const closing = sockets.of(message.user_id);
-  for (const socket of closing) socket.close(CloseCode.revoked, 'disconnected by the service');
-  log.info({ userId: message.user_id, sockets: closing.length }, 'user disconnected');
+  // A sender that does not say when: now, which covers every socket open here.
+  const at = typeof message.disconnected_at === 'number' && Number.isFinite(message.disconnected_at) ? message.disconnected_at : Date.now();
+  marks.remember(message.user_id, at);
+  const closed = sockets.disconnect(message.user_id, at);
+  log.info({ userId: message.user_id, sockets: closed }, 'user disconnected');
 }

@@ -1,5 +1,5 @@
 import { ErrorCode } from '@parking-realtime/protocol';
-import { HttpError, type TokenStore } from '@parking-realtime/server';
+import { disconnectedAt, HttpError, issuedBeforeDisconnect, type RedisClient, type TokenStore } from '@parking-realtime/server';
 import type { FastifyRequest } from 'fastify';
 import { originAllowed } from './origin-check.js';
 
@@ -7,15 +7,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The user a consumed WebSocket token belonged to; set before the upgrade. */
     wsUserId: string | undefined;
+    /** When that token was issued (epoch ms), checked against the user's disconnects. */
+    wsTokenIssuedAt: number;
   }
 }
 
 /**
  * A preValidation hook: runs before @fastify/websocket upgrades, so a bad
  * token gets HTTP 403, never an accepted-then-closed socket. The token is
- * consumed here, atomically: it cannot be used twice.
+ * consumed here, atomically: it cannot be used twice. A token issued before
+ * its user was disconnected is refused, even one that revocation missed.
  */
-export function upgradeAuth(tokens: TokenStore, allowedOrigins: '*' | ReadonlySet<string>) {
+export function upgradeAuth(tokens: TokenStore, redis: RedisClient, allowedOrigins: '*' | ReadonlySet<string>) {
   return async (request: FastifyRequest): Promise<void> => {
     if (!request.ws) throw new HttpError(426, 'upgrade_required', 'This endpoint only speaks WebSocket');
     // Before the token is looked at: a hostile page must not even use one up.
@@ -28,6 +31,11 @@ export function upgradeAuth(tokens: TokenStore, allowedOrigins: '*' | ReadonlySe
     }
     const record = await tokens.consume(token);
     if (!record) throw new HttpError(403, ErrorCode.wsTokenInvalid, 'The ws token is unknown, expired or already used');
+    const issuedAt = Date.parse(record.issued_at);
+    if (issuedBeforeDisconnect(issuedAt, await disconnectedAt(redis, record.user_id))) {
+      throw new HttpError(403, ErrorCode.wsTokenInvalid, 'The ws token was issued before its user was disconnected');
+    }
     request.wsUserId = record.user_id;
+    request.wsTokenIssuedAt = issuedAt;
   };
 }

@@ -85,7 +85,7 @@ t.test('users on different slots get their own notifications and the broadcasts,
 t.test('a disconnect through the sharded control channel closes the user\'s sockets', async (t) => {
   const socket = await connect('n-gone');
   await socket.subscribe(['reservation']);
-  t.ok((await disconnectUser(redis, 'n-gone')) >= 1, 'a notifier heard it');
+  t.ok((await disconnectUser(redis, 'n-gone')).notifiers >= 1, 'a notifier heard it');
   const { code } = await socket.closed;
   t.equal(code, CloseCode.revoked);
 });

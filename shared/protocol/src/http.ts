@@ -6,6 +6,17 @@ export const WsTokenResponse = Type.Object({
   expires_in: Type.Integer(),
 });
 
+/** `POST /internal/users/disconnect` → 200, and what `npm run disconnect-user` prints. */
+export const DisconnectUserResponse = Type.Object({
+  user_id: Type.String(),
+  /** Epoch milliseconds: ws tokens and JWTs issued at or before it are refused from now on. */
+  disconnected_at: Type.Integer(),
+  /** Outstanding ws tokens deleted. */
+  revoked_tokens: Type.Integer({ minimum: 0 }),
+  /** Notifiers that heard the control message (each closes the user's sockets at once). */
+  notifiers: Type.Integer({ minimum: 0 }),
+});
+
 /** `POST /api/events/` → 202 */
 export const EventAccepted = Type.Object({ id: Type.String() });
 
@@ -23,5 +34,6 @@ export const ErrorBody = Type.Object({
 
 export type WsTokenResponse = Static<typeof WsTokenResponse>;
 export type EventAccepted = Static<typeof EventAccepted>;
+export type DisconnectUserResponse = Static<typeof DisconnectUserResponse>;
 export type FieldError = Static<typeof FieldError>;
 export type ErrorBody = Static<typeof ErrorBody>;

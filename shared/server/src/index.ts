@@ -14,6 +14,6 @@ export * from './health-routes.js';
 export * from './run-service.js';
 export * from './jwt-auth.js';
 export * from './metrics.js';
-export * from './control-channel.js';
+export * from './user-disconnect.js';
 export * from './http-security.js';
 export * from './replica-wait.js';

@@ -21,6 +21,14 @@ export function userWsTokensKey(userId: string): string {
 }
 
 /**
+ * When a user was last disconnected (logout, ban), as epoch milliseconds: ws
+ * tokens and JWTs issued before it are refused. In the user's slot.
+ */
+export function userDisconnectedAtKey(userId: string): string {
+  return `pr:{u:${userId}}:disconnected-at`;
+}
+
+/**
  * What decides a key's or channel's Redis Cluster slot: its hash tag (the
  * first non-empty `{...}`), else the whole name. Names of one group always
  * share a slot; on a cluster, one script, transaction or SSUBSCRIBE holds one group.

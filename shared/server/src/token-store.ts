@@ -1,4 +1,4 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isCluster, type RedisClient } from './redis.js';
 import { userWsTokensKey, wsTokenKey } from './redis-names.js';
 
@@ -10,18 +10,15 @@ export interface TokenRecord {
 
 const TOKEN_BYTES = 32; // 256 random bits
 
-// Random bytes drawn 256 tokens at a time, each byte handed out once: one call into the CSPRNG
-// costs about as much (~5 µs) for 32 bytes as for 8 KiB. crypto.randomUUID caches the same way.
-const randomPool = Buffer.alloc(TOKEN_BYTES * 256);
-let poolOffset = randomPool.length;
-
+/**
+ * A fresh token from the CSPRNG. Its bytes are zeroed once encoded, so the only
+ * copy left is the string handed to the user; drawing bytes ahead in a pool
+ * would keep recent and upcoming tokens readable in memory.
+ */
 function newToken(): string {
-  if (poolOffset === randomPool.length) {
-    randomFillSync(randomPool);
-    poolOffset = 0;
-  }
-  const token = randomPool.toString('base64url', poolOffset, poolOffset + TOKEN_BYTES);
-  poolOffset += TOKEN_BYTES;
+  const bytes = randomBytes(TOKEN_BYTES);
+  const token = bytes.toString('base64url');
+  bytes.fill(0);
   return token;
 }
 
@@ -35,13 +32,24 @@ interface PendingConsume {
   reject: (err: unknown) => void;
 }
 
+/** Revokes every outstanding ws token of a user; resolves with how many were still live. */
+export async function revokeUserTokens(redis: RedisClient, userId: string): Promise<number> {
+  const index = userWsTokensKey(userId);
+  const hashes = await redis.smembers(index);
+  if (hashes.length === 0) return 0;
+  // One DEL per token: on a cluster each token key has its own slot.
+  const removed = await Promise.all(hashes.map((hash) => redis.del(wsTokenKey(hash))));
+  await redis.srem(index, hashes);
+  return removed.reduce((sum, n) => sum + n, 0);
+}
+
 /** Short-lived, single-use WebSocket tokens, kept in Redis under their SHA-256. */
 export class TokenStore {
   /** GETDELs asked for in this turn of the event loop, sent together in one pipeline. */
   private pendingConsumes: PendingConsume[] = [];
 
   constructor(
-    private readonly redis: RedisClient,
+    readonly redis: RedisClient,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -59,14 +67,8 @@ export class TokenStore {
   }
 
   /** Revokes every outstanding token of a user; resolves with how many were still live. */
-  async revokeAll(userId: string): Promise<number> {
-    const index = userWsTokensKey(userId);
-    const hashes = await this.redis.smembers(index);
-    if (hashes.length === 0) return 0;
-    // One DEL per token: on a cluster each token key has its own slot.
-    const removed = await Promise.all(hashes.map((hash) => this.redis.del(wsTokenKey(hash))));
-    await this.redis.srem(index, hashes);
-    return removed.reduce((sum, n) => sum + n, 0);
+  revokeAll(userId: string): Promise<number> {
+    return revokeUserTokens(this.redis, userId);
   }
 
   /**

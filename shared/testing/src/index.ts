@@ -9,3 +9,4 @@ export * from './metric-value.js';
 export * from './scripted-notifier.js';
 export * from './redis-cluster.js';
 export * from './stream-frames.js';
+export * from './tcp-gate.js';
