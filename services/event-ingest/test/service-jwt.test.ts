@@ -49,3 +49,14 @@ t.test('a token with a wrong signature stays refused, before and after a good on
   t.equal(again.statusCode, 401);
   t.equal(again.json().code, 'auth_invalid_signature');
 });
+
+t.test('a service JWT without exp is refused with 401 auth_invalid_claims, every time it is sent', async (t) => {
+  const forever = serviceJwt(SECRET, 'events:publish', { exp: undefined });
+  t.notOk('exp' in app.jwt.decode<Record<string, unknown>>(forever)!, 'the token really has no exp');
+  for (let i = 0; i < 2; i++) {
+    const res = await post(forever);
+    t.equal(res.statusCode, 401);
+    t.same(res.json(), { code: 'auth_invalid_claims', message: 'The token has no expiry (exp)' });
+  }
+  t.equal((await post(serviceJwt(SECRET))).statusCode, 202, 'the same claims with an exp pass');
+});

@@ -13,6 +13,10 @@ export const ErrorCode = {
   authForbidden: 'auth_forbidden',
   /** The user was disconnected (logout, ban) after this JWT was issued. */
   authRevoked: 'auth_revoked',
+  /** The JWT's `aud` is missing or not the one this service is configured to accept (JWT_AUDIENCE). */
+  authWrongAudience: 'auth_wrong_audience',
+  /** The JWT's `iss` is missing or not the one this service is configured to accept (JWT_ISSUER). */
+  authWrongIssuer: 'auth_wrong_issuer',
   // WebSocket upgrade
   wsTokenMissing: 'ws_token_missing',
   wsTokenInvalid: 'ws_token_invalid',

@@ -8,6 +8,10 @@ export interface JwtVerification {
   /** HS256 secret, or PEM public key. */
   key: string;
   clockSkewSeconds: number;
+  /** Set: a token must carry this `aud` (alone or in its list), else 401 auth_wrong_audience. */
+  audience?: string | undefined;
+  /** Set: a token's `iss` must be exactly this, else 401 auth_wrong_issuer. */
+  issuer?: string | undefined;
 }
 
 /** JWTs larger than this are refused before any parsing. */
@@ -28,6 +32,25 @@ const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
   FAST_JWT_INVALID_CLAIM_VALUE: [ErrorCode.authMalformed, 'The token has an invalid claim'],
 };
 
+/**
+ * Why a signed token's claims were refused, for the two fast-jwt codes that do
+ * not say which claim failed. fast-jwt checks the signature before any claim,
+ * so the payload read here is the signer's.
+ */
+function claimRefusal(claims: Record<string, unknown>, config: JwtVerification): [code: string, message: string] {
+  if (!('exp' in claims)) return [ErrorCode.authInvalidClaims, 'The token has no expiry (exp)'];
+  if (config.audience !== undefined) {
+    if (!('aud' in claims)) return [ErrorCode.authWrongAudience, 'The token has no audience (aud)'];
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audiences.includes(config.audience)) return [ErrorCode.authWrongAudience, 'The token is meant for another audience (aud)'];
+  }
+  if (config.issuer !== undefined) {
+    if (!('iss' in claims)) return [ErrorCode.authWrongIssuer, 'The token has no issuer (iss)'];
+    if (claims.iss !== config.issuer) return [ErrorCode.authWrongIssuer, 'The token comes from another issuer (iss)'];
+  }
+  return [ErrorCode.authMalformed, 'The token has an invalid claim'];
+}
+
 export interface JwtRegistrationOptions {
   /**
    * Verified tokens remembered, each only while its own `exp` and `nbf` (with
@@ -38,9 +61,6 @@ export interface JwtRegistrationOptions {
    */
   verifiedCacheSize?: number;
 }
-
-/** A remembered token is checked again at least this often, even without `exp`. */
-const MAX_REMEMBER_MS = 10 * 60_000;
 
 /**
  * Verified tokens by their exact string, and the window in which each stays
@@ -63,28 +83,48 @@ class VerifiedTokens {
     return undefined;
   }
 
-  /** Bounds mirror fast-jwt's checks: valid from nbf − tolerance through exp + tolerance. */
-  remember(token: string, claims: Record<string, unknown>, now: number): void {
+  /**
+   * Bounds mirror fast-jwt's checks: valid from nbf − tolerance through exp +
+   * tolerance. Only verified tokens come here, and verification requires a
+   * numeric `exp`, so every entry ends.
+   */
+  remember(token: string, claims: Record<string, unknown>): void {
     const from = typeof claims.nbf === 'number' ? claims.nbf * 1000 - this.toleranceMs : 0;
-    const until = Math.min(typeof claims.exp === 'number' ? claims.exp * 1000 + this.toleranceMs : Number.POSITIVE_INFINITY, now + MAX_REMEMBER_MS);
+    const until = (claims.exp as number) * 1000 + this.toleranceMs;
     // Oldest out first: Map keeps insertion order.
     if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, { claims: Object.freeze(claims), from, until });
   }
 }
 
-const verifiedTokens = new WeakMap<FastifyInstance, VerifiedTokens>();
+/** Each app's verification settings, and its remembered tokens when it keeps any. */
+const registrations = new WeakMap<FastifyInstance, { config: JwtVerification; remembered: VerifiedTokens | undefined }>();
 
-/** Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an algorithm swap never verifies. */
+/**
+ * Registers @fastify/jwt with the algorithm pinned, so `alg: none` or an
+ * algorithm swap never verifies; `exp` required, so no token is valid forever;
+ * `aud` and `iss` required and checked when configured (fast-jwt skips its
+ * aud/iss check for a token that lacks the claim, hence `requiredClaims`).
+ */
 export async function registerJwt(app: FastifyInstance, config: JwtVerification, options: JwtRegistrationOptions = {}): Promise<void> {
   const clockTolerance = config.clockSkewSeconds * 1000;
+  const requiredClaims = ['exp'];
+  if (config.audience !== undefined) requiredClaims.push('aud');
+  if (config.issuer !== undefined) requiredClaims.push('iss');
   await app.register(jwt, {
     // This service never signs: for RS256/ES256 it holds only the public key.
     secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
-    verify: { algorithms: [config.algorithm], clockTolerance },
+    verify: {
+      algorithms: [config.algorithm],
+      clockTolerance,
+      requiredClaims,
+      // Plain strings: fast-jwt matches them exactly (a RegExp would match a part).
+      ...(config.audience !== undefined ? { allowedAud: config.audience } : {}),
+      ...(config.issuer !== undefined ? { allowedIss: config.issuer } : {}),
+    },
   });
   const size = options.verifiedCacheSize ?? 0;
-  if (size > 0) verifiedTokens.set(app, new VerifiedTokens(size, clockTolerance));
+  registrations.set(app, { config, remembered: size > 0 ? new VerifiedTokens(size, clockTolerance) : undefined });
 }
 
 /** The bearer token of a request, or a 401 that says what is wrong with the header. */
@@ -98,21 +138,26 @@ export function bearerToken(request: FastifyRequest): string {
   return token;
 }
 
-/** Verifies the request's JWT: signature, algorithm, exp/nbf (with skew). */
+/** Verifies the request's JWT: signature, algorithm, exp (required) and nbf with skew, aud and iss when configured. */
 export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Readonly<Record<string, unknown>> {
   const token = bearerToken(request);
-  const remembered = verifiedTokens.get(app);
-  const now = Date.now();
-  const cached = remembered?.get(token, now);
+  const registration = registrations.get(app);
+  const remembered = registration?.remembered;
+  const cached = remembered?.get(token, Date.now());
   if (cached) return cached;
   try {
     const payload = app.jwt.verify<object>(token) as unknown;
     if (typeof payload !== 'object' || payload === null) throw new HttpError(401, ErrorCode.authMalformed, 'The token is malformed');
-    remembered?.remember(token, payload as Record<string, unknown>, now);
+    remembered?.remember(token, payload as Record<string, unknown>);
     return payload as Record<string, unknown>;
   } catch (err) {
     if (err instanceof HttpError) throw err;
-    const known = VERIFY_ERRORS[(err as { code?: string }).code ?? ''];
+    const code = (err as { code?: string }).code ?? '';
+    if (registration && (code === 'FAST_JWT_MISSING_REQUIRED_CLAIM' || code === 'FAST_JWT_INVALID_CLAIM_VALUE')) {
+      const [ourCode, message] = claimRefusal(app.jwt.decode<Record<string, unknown>>(token) ?? {}, registration.config);
+      throw new HttpError(401, ourCode, message);
+    }
+    const known = VERIFY_ERRORS[code];
     throw new HttpError(401, known?.[0] ?? ErrorCode.authMalformed, known?.[1] ?? 'The token could not be verified');
   }
 }
