@@ -45,7 +45,7 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   await registerJwt(app, config.jwt);
   const limits = await registerTokenRateLimits(app, deps.redis, config.rateLimits);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), limits, config.jwt.userClaim, () => tokensIssued.inc());
-  if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret);
+  if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret, config.jwt);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);
   return app;

@@ -13,6 +13,9 @@ import {
 import { Type } from 'typebox';
 import type { TokenRateLimitConfig } from './token-rate-limits.js';
 
+/** An aud/iss value as configured: no surrounding whitespace (a stray space in an env file would refuse every JWT). */
+const CLAIM_VALUE = '^\\S(.*\\S)?$';
+
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
@@ -31,6 +34,13 @@ export const authTokenEnv = {
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Claim holding the user id. Default user_id (SimpleJWT), falling back to sub. */
   JWT_USER_CLAIM: Type.String({ default: 'user_id', minLength: 1 }),
+  /**
+   * The `aud` user JWTs must carry (SimpleJWT's AUDIENCE); a JWT without it or
+   * with another gets 401 auth_wrong_audience. Default unset: `aud` is not checked.
+   */
+  JWT_AUDIENCE: Type.Optional(Type.String({ pattern: CLAIM_VALUE, maxLength: 512 })),
+  /** The `iss` user JWTs must carry (SimpleJWT's ISSUER); otherwise 401 auth_wrong_issuer. Default unset: not checked. */
+  JWT_ISSUER: Type.Optional(Type.String({ pattern: CLAIM_VALUE, maxLength: 512 })),
   /** Allowed clock skew for exp/nbf. Default 5 s. */
   JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
   /** Lifetime of a WebSocket token. Default 1800 s. */
@@ -61,6 +71,10 @@ export interface AuthTokenConfig {
     key: string;
     userClaim: string;
     clockSkewSeconds: number;
+    /** Required `aud`, when set. */
+    audience: string | undefined;
+    /** Required `iss`, when set. */
+    issuer: string | undefined;
     usingDevSecret: boolean;
   };
   wsTokenTtlSeconds: number;
@@ -98,6 +112,8 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
       key,
       userClaim: e.JWT_USER_CLAIM,
       clockSkewSeconds: e.JWT_CLOCK_SKEW_SECONDS,
+      audience: e.JWT_AUDIENCE,
+      issuer: e.JWT_ISSUER,
       usingDevSecret,
     },
     wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,

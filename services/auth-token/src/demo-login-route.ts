@@ -16,7 +16,13 @@ const DemoLoginBody = Compile(Type.Object({ user_id: Type.Optional(UserId) }, { 
  * without the main application, and a service JWT (scope events:publish) so
  * the demo page can send events. The body, `{"user_id"?: …}`, may be absent.
  */
-export function demoLoginRoute(app: FastifyInstance, limits: TokenRateLimits, serviceJwtSecret: string | undefined): void {
+export function demoLoginRoute(
+  app: FastifyInstance,
+  limits: TokenRateLimits,
+  serviceJwtSecret: string | undefined,
+  /** The `aud`/`iss` the token endpoint requires (JWT_AUDIENCE, JWT_ISSUER), so the minted JWT passes it. */
+  expected: { audience: string | undefined; issuer: string | undefined },
+): void {
   // The demo page sends events itself: a short-lived service JWT, only ever in demo mode.
   const signService = serviceJwtSecret ? createSigner({ key: serviceJwtSecret, algorithm: 'HS256', expiresIn: 3_600_000 }) : undefined;
   app.post('/api/user/demo-login/', { config: limits.byAddress }, async (request, reply) => {
@@ -26,7 +32,15 @@ export function demoLoginRoute(app: FastifyInstance, limits: TokenRateLimits, se
       throw new HttpError(400, 'invalid_request', 'Body must be {"user_id"?: number | string}', errors);
     }
     const userId = body.user_id ?? Math.floor(Math.random() * 1_000_000) + 1;
-    const access = app.jwt.sign({ user_id: userId, token_type: 'access' }, { expiresIn: '1h' });
+    const access = app.jwt.sign(
+      {
+        user_id: userId,
+        token_type: 'access',
+        ...(expected.audience !== undefined ? { aud: expected.audience } : {}),
+        ...(expected.issuer !== undefined ? { iss: expected.issuer } : {}),
+      },
+      { expiresIn: '1h' },
+    );
     reply.header('cache-control', 'no-store');
     const service_token = signService?.({ sub: 'demo-page', scope: 'events:publish' });
     return { access, user_id: userId, ...(service_token ? { service_token } : {}) };

@@ -47,3 +47,15 @@ t.test('DEMO_MODE=1 is refused in production and with a public-key algorithm', a
   t.throws(() => loadAuthTokenConfig({ DEMO_MODE: '1', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: 'k' }), /DEMO_MODE/);
   t.throws(() => loadAuthTokenConfig({ DEMO_MODE: 'yes' }), /DEMO_MODE/);
 });
+
+t.test('JWT_AUDIENCE and JWT_ISSUER: unset by default, taken as given, refused with surrounding whitespace', async (t) => {
+  const defaults = loadAuthTokenConfig({});
+  t.equal(defaults.jwt.audience, undefined);
+  t.equal(defaults.jwt.issuer, undefined);
+  const set = loadAuthTokenConfig({ JWT_AUDIENCE: 'parking-realtime', JWT_ISSUER: 'https://app.example/api' });
+  t.equal(set.jwt.audience, 'parking-realtime');
+  t.equal(set.jwt.issuer, 'https://app.example/api');
+  t.throws(() => loadAuthTokenConfig({ JWT_AUDIENCE: 'parking-realtime ' }), { name: 'ConfigError', message: /JWT_AUDIENCE/ });
+  t.throws(() => loadAuthTokenConfig({ JWT_ISSUER: ' https://app.example' }), { name: 'ConfigError', message: /JWT_ISSUER/ });
+  t.throws(() => loadAuthTokenConfig({ JWT_AUDIENCE: 'x'.repeat(513) }), /JWT_AUDIENCE/);
+});
