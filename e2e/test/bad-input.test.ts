@@ -1,4 +1,4 @@
-import { QUEUE_PREFIX } from '@parking-realtime/server';
+import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
 import { serviceJwt, simpleJwtAccessToken, TestSocket, unsignedJwt, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
@@ -48,6 +48,20 @@ t.test('token endpoint: hostile requests get their exact status and code', async
     t.equal(res.status, status, what);
     t.equal(body.code, code, what);
   }
+});
+
+t.test('token endpoint: a forged X-Forwarded-For sent straight to auth-token is counted against the real address', async (t) => {
+  const redis = createRedis(cluster.redis.url, { name: 'bad-input' });
+  t.teardown(() => redis.disconnect());
+  const counted = async () => (await redis.keys('pr:rate:*ip:*')).map((k) => k.slice(k.indexOf('ip:') + 3)).sort();
+  const forged = ['203.0.113.77', '198.51.100.1, 203.0.113.78', 'unknown'];
+  for (const xff of forged) {
+    const res = await fetch(`${cluster.auth.url}/api/user/ws-token/`, { headers: { 'x-forwarded-for': xff } });
+    t.equal(res.status, 401, xff);
+    await res.arrayBuffer();
+  }
+  // auth-token runs with no TRUST_PROXY here: no peer may name the client.
+  t.same(await counted(), ['127.0.0.1'], 'only the socket address has a counter');
 });
 
 // ---------------------------------------------------------------- WebSocket upgrade and frames

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
 import { COMPOSE_CONFIG_PATH, COMPOSE_TARGET, renderNginxConfig } from '../../infra/local-stack/src/nginx-config.js';
-import { authTokenEnv } from '../../services/auth-token/src/config.js';
+import { authTokenEnv, loadAuthTokenConfig } from '../../services/auth-token/src/config.js';
 import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
 import { notifierEnv } from '../../services/notifier/src/config.js';
 
@@ -183,6 +183,15 @@ t.test('secrets are never defaulted to a fixed value in compose', async (t) => {
     t.ok(value !== undefined, `${name} passes ${key} through`);
     t.match(value, new RegExp(`^\\$\\{${key}(:?[-?][^}]*)?\\}$`), `${name} takes ${key} from the environment`);
     t.equal(/^\$\{[^:}]*:?-(.+)\}$/.exec(value ?? '')?.[1], undefined, `${key} has no non-empty default`);
+  }
+});
+
+t.test('auth-token believes X-Forwarded-For only from private addresses (the compose network nginx is on)', async (t) => {
+  for (const name of ['auth-token', 'auth-token-cluster']) {
+    const value = environmentOf(services[name]!).TRUST_PROXY;
+    t.match(value, /^\$\{TRUST_PROXY:-[^}]+\}$/, `${name}: TRUST_PROXY can be narrowed from the environment`);
+    const { trustProxy } = loadAuthTokenConfig({ TRUST_PROXY: withDefault(value ?? '') });
+    t.same(trustProxy, ['uniquelocal'], `${name}: the private ranges Docker gives the compose network`);
   }
 });
 

@@ -105,8 +105,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: options.env.NODE_ENV ?? 'development',
-      // nginx is the one proxy in front: auth-token's rate limits count the address it forwards.
-      TRUST_PROXY_HOPS: options.env.TRUST_PROXY_HOPS ?? '1',
+      // nginx is the one proxy in front and reaches the services over loopback:
+      // auth-token's rate limits count the address it forwards from there.
+      TRUST_PROXY: options.env.TRUST_PROXY ?? '127.0.0.1',
     });
     const echo = options.echo ?? false;
     const started = await Promise.all([

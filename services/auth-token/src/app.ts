@@ -30,9 +30,9 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   const app = Fastify({
     logger: fastifyLoggerOptions('auth-token', config.logLevel, deps.logStream),
     bodyLimit: 16 * 1024,
-    // Behind nginx, the client's address is the one nginx appended to X-Forwarded-For.
-    // (A hop count as a function: Fastify's types leave out the number form.)
-    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
+    // Only a connection from a listed proxy may name the client (the last
+    // untrusted address of X-Forwarded-For); anyone else is their socket's address.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
   });
   const metrics = deps.metrics ?? createServiceMetrics('auth-token');
   const tokensIssued = new Counter({

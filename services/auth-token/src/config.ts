@@ -12,6 +12,7 @@ import {
 } from '@parking-realtime/server';
 import { Type } from 'typebox';
 import type { TokenRateLimitConfig } from './token-rate-limits.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 
 /** An aud/iss value as configured: no surrounding whitespace (a stray space in an env file would refuse every JWT). */
 const CLAIM_VALUE = '^\\S(.*\\S)?$';
@@ -51,8 +52,14 @@ export const authTokenEnv = {
   TOKEN_RATE_LIMIT_PER_IP: Type.Integer({ default: 600, minimum: 1 }),
   /** Rate-limit window. Default 60 s. */
   TOKEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
-  /** Proxies in front of the service (1 behind nginx): the client address is taken from X-Forwarded-For that many hops back. Default 0, the socket's address. */
-  TRUST_PROXY_HOPS: Type.Integer({ default: 0, minimum: 0, maximum: 5 }),
+  /**
+   * The proxies in front of the service, by address: IPs, CIDR ranges and
+   * proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`),
+   * comma-separated. A request from one of them is attributed to the address
+   * it forwarded (X-Forwarded-For, read from the right up to the first
+   * untrusted hop). Default none: the socket's address, whatever the headers say.
+   */
+  TRUST_PROXY: Type.String({ default: '' }),
   /** 1 enables POST /api/user/demo-login/, which mints JWTs for demo users. Default 0; refused in production. */
   DEMO_MODE: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '0' }),
   /** Read only with DEMO_MODE=1: the demo login also hands out a service JWT, so the demo page can send events. */
@@ -79,7 +86,8 @@ export interface AuthTokenConfig {
   };
   wsTokenTtlSeconds: number;
   rateLimits: TokenRateLimitConfig;
-  trustProxyHops: number;
+  /** Trusted proxies (addresses, CIDRs, proxy-addr names); empty: none. */
+  trustProxy: string[];
   /** Mint JWTs for demo users (HS256 only, never in production), and service JWTs with this key. */
   demoMode: boolean;
   demoServiceJwtSecret: string | undefined;
@@ -87,6 +95,10 @@ export interface AuthTokenConfig {
 
 export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthTokenConfig {
   const e = loadEnv(authTokenEnv, env);
+  // Ignoring it would quietly count every client behind the proxy as one address.
+  if (env.TRUST_PROXY_HOPS) {
+    throw new ConfigError('Invalid environment: TRUST_PROXY_HOPS is replaced by TRUST_PROXY, the addresses of the proxies (TRUST_PROXY=127.0.0.1 behind a local nginx)');
+  }
   let key: string;
   let usingDevSecret = false;
   if (e.JWT_ALGORITHM === 'HS256') {
@@ -122,7 +134,7 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
       perIp: e.TOKEN_RATE_LIMIT_PER_IP,
       windowSeconds: e.TOKEN_RATE_LIMIT_WINDOW_SECONDS,
     },
-    trustProxyHops: e.TRUST_PROXY_HOPS,
+    trustProxy: parseTrustedProxies('TRUST_PROXY', e.TRUST_PROXY),
     demoMode: e.DEMO_MODE === '1',
     demoServiceJwtSecret: e.DEMO_MODE === '1' ? requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV).secret : undefined,
   };

@@ -1,4 +1,5 @@
 import { ConfigError, DEV_SECRETS } from '@parking-realtime/server';
+import Fastify from 'fastify';
 import t from 'tap';
 import { loadAuthTokenConfig } from '../src/config.js';
 
@@ -46,6 +47,30 @@ t.test('DEMO_MODE=1 is refused in production and with a public-key algorithm', a
   t.throws(() => loadAuthTokenConfig({ DEMO_MODE: '1', NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }), /DEMO_MODE/);
   t.throws(() => loadAuthTokenConfig({ DEMO_MODE: '1', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: 'k' }), /DEMO_MODE/);
   t.throws(() => loadAuthTokenConfig({ DEMO_MODE: 'yes' }), /DEMO_MODE/);
+});
+
+t.test('TRUST_PROXY: addresses, CIDR ranges and proxy-addr names, each one Fastify accepts; a bad entry is named', async (t) => {
+  const listed = '127.0.0.1, 10.0.0.0/8,fd00::/8, ::1,loopback,uniquelocal,linklocal,172.18.0.5/32';
+  const { trustProxy } = loadAuthTokenConfig({ TRUST_PROXY: listed });
+  t.same(trustProxy, ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '::1', 'loopback', 'uniquelocal', 'linklocal', '172.18.0.5/32']);
+  t.doesNotThrow(() => Fastify({ trustProxy }), 'Fastify (proxy-addr) takes the list as it is');
+  t.same(loadAuthTokenConfig({ TRUST_PROXY: '' }).trustProxy, [], 'empty: none');
+  const refused: Array<[string, RegExp]> = [
+    ['nginx', /TRUST_PROXY: "nginx" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal/],
+    ['1', /TRUST_PROXY: "1" is not an IP address/],
+    ['10.0.0.256', /"10\.0\.0\.256" is not an IP address/],
+    ['127.0.0.1,,10.0.0.1', /TRUST_PROXY: "" is empty/],
+    ['10.0.0.0/33', /"10\.0\.0\.0\/33" has a prefix length that is not 0 to 32/],
+    ['fd00::/129', /"fd00::\/129" has a prefix length that is not 0 to 128/],
+    ['10.0.0.0/255.0.0.0', /has a prefix length/],
+    ['0.0.0.0/0', /"0\.0\.0\.0\/0" trusts every address/],
+    ['::/0', /trusts every address/],
+  ];
+  for (const [value, message] of refused) {
+    t.throws(() => loadAuthTokenConfig({ TRUST_PROXY: value }), { name: 'ConfigError', message }, value);
+  }
+  // A hop count trusted whoever connected; left set after an upgrade, it must not be silently dropped.
+  t.throws(() => loadAuthTokenConfig({ TRUST_PROXY_HOPS: '1' }), { name: 'ConfigError', message: /TRUST_PROXY_HOPS is replaced by TRUST_PROXY/ });
 });
 
 t.test('JWT_AUDIENCE and JWT_ISSUER: unset by default, taken as given, refused with surrounding whitespace', async (t) => {

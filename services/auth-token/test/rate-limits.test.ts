@@ -24,6 +24,12 @@ async function authToken(env: Record<string, string>): Promise<FastifyInstance> 
   return app;
 }
 
+/** The client addresses the per-address limit holds a counter for. */
+async function ipCounters(): Promise<string[]> {
+  const keys = await redis.keys('pr:rate:*ip:*');
+  return keys.map((k) => k.slice(k.indexOf('ip:') + 3)).sort();
+}
+
 const tokenRequest = (app: FastifyInstance, userId: number | string, headers: Record<string, string> = {}) =>
   app.inject({
     method: 'GET',
@@ -73,8 +79,9 @@ t.test('past the per-address limit even bad JWTs get 429, before any signature i
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'health checks are not limited');
 });
 
-t.test('behind one proxy hop, each client address has its own budget; X-Forwarded-For is ignored without TRUST_PROXY_HOPS', async (t) => {
-  const behindNginx = await authToken({ TOKEN_RATE_LIMIT_PER_IP: '2', TRUST_PROXY_HOPS: '1' });
+t.test('behind a trusted proxy, each forwarded client address has its own budget; a forged earlier hop changes nothing', async (t) => {
+  // inject() connects from 127.0.0.1, as nginx does under `npm start` (TRUST_PROXY=127.0.0.1).
+  const behindNginx = await authToken({ TOKEN_RATE_LIMIT_PER_IP: '2', TRUST_PROXY: '127.0.0.1' });
   const from = (address: string) => ({ 'x-forwarded-for': address });
   const statuses = [];
   for (const address of ['10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.2']) {
@@ -84,21 +91,50 @@ t.test('behind one proxy hop, each client address has its own budget; X-Forwarde
   // A client cannot escape by sending its own X-Forwarded-For: nginx appends the real address last.
   const spoofed = await tokenRequest(behindNginx, 'x', { 'x-forwarded-for': '10.9.9.9, 10.0.0.1' });
   t.equal(spoofed.statusCode, 429, 'a forged earlier hop does not change the client address');
+  t.same(await ipCounters(), ['10.0.0.1', '10.0.0.2'], 'counted against the forwarded addresses only');
+});
 
+t.test('a direct request with a forged X-Forwarded-For is counted against its real address', async (t) => {
+  // Over a real socket from 127.0.0.1, which TRUST_PROXY does not list: the headers name nobody.
+  const app = await authToken({ TOKEN_RATE_LIMIT_PER_IP: '2', TRUST_PROXY: '10.0.0.1,192.168.0.0/16' });
+  const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/api/user/ws-token/`;
+  const statuses = [];
+  for (const [i, forged] of ['10.0.0.7', '203.0.113.8', '10.0.0.1, 198.51.100.9'].entries()) {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${simpleJwtAccessToken(SECRET, i)}`, 'x-forwarded-for': forged } });
+    statuses.push(res.status);
+  }
+  t.same(statuses, [200, 200, 429], 'three forged addresses share one budget');
+  t.same(await ipCounters(), ['127.0.0.1'], 'the only address counted is the socket\'s');
+
+  // Without TRUST_PROXY (the default) nothing is trusted, loopback included.
   await redis.flushall();
   const direct = await authToken({ TOKEN_RATE_LIMIT_PER_IP: '2' });
   const direct429 = [];
-  for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) direct429.push((await tokenRequest(direct, address, from(address))).statusCode);
+  for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) direct429.push((await tokenRequest(direct, address, { 'x-forwarded-for': address })).statusCode);
   t.same(direct429, [200, 200, 429], 'without a trusted proxy, forged X-Forwarded-For headers share the socket address');
+
+  // A peer outside the list is its own address even when the list has other proxies.
+  await redis.flushall();
+  const behindNginx = await authToken({ TOKEN_RATE_LIMIT_PER_IP: '2', TRUST_PROXY: 'loopback' });
+  const fromOutside = [];
+  for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+    const res = await behindNginx.inject({
+      url: '/api/user/ws-token/',
+      remoteAddress: '203.0.113.50',
+      headers: { authorization: `Bearer ${simpleJwtAccessToken(SECRET, address)}`, 'x-forwarded-for': address },
+    });
+    fromOutside.push(res.statusCode);
+  }
+  t.same(fromOutside, [200, 200, 429], 'a client reaching the service around the proxy cannot pick its address');
+  t.same(await ipCounters(), ['203.0.113.50']);
 });
 
 t.test('the limits are configured by environment and validated at start-up', async (t) => {
   t.throws(() => loadAuthTokenConfig({ JWT_SECRET: SECRET, TOKEN_RATE_LIMIT_PER_USER: '0' }), /TOKEN_RATE_LIMIT_PER_USER/);
   t.throws(() => loadAuthTokenConfig({ JWT_SECRET: SECRET, TOKEN_RATE_LIMIT_PER_IP: 'many' }), /TOKEN_RATE_LIMIT_PER_IP/);
-  t.throws(() => loadAuthTokenConfig({ JWT_SECRET: SECRET, TRUST_PROXY_HOPS: '-1' }), /TRUST_PROXY_HOPS/);
   const config = loadAuthTokenConfig({ JWT_SECRET: SECRET });
   t.same(config.rateLimits, { perUser: 30, perIp: 600, windowSeconds: 60 });
-  t.equal(config.trustProxyHops, 0);
+  t.same(config.trustProxy, [], 'no proxy is trusted by default');
 });
 
 t.test('while Redis is down the limits let requests through and the endpoint answers 503 redis_unavailable', async (t) => {
