@@ -1,5 +1,5 @@
 import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
-import { serviceJwt, simpleJwtAccessToken, TestSocket, unsignedJwt, waitFor } from '@parking-realtime/testing';
+import { oversizedFrames, serviceJwt, simpleJwtAccessToken, TestSocket, unsignedJwt, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import t from 'tap';
@@ -130,6 +130,19 @@ t.test('WebSocket: invalid UTF-8 in a text frame closes that socket only (1007)'
   const other = await TestSocket.connect(wsUrl(await cluster.wsToken('utf8-other')));
   socket.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
   t.equal((await socket.closed).code, 1007);
+  other.send({ type: 'ping' });
+  t.same(await other.nextOfType('pong'), { type: 'pong' });
+  await other.close();
+});
+
+// Far past the frame limit (4x), ws stops reading the frame and closes: the client must see why.
+t.test('WebSocket: a frame far past the limit (10,000 types, 10 MB) is closed with 1009 the client sees; other sockets keep working', async (t) => {
+  const other = await TestSocket.connect(wsUrl(await cluster.wsToken('huge-other')));
+  for (const [what, frame] of oversizedFrames()) {
+    const socket = await TestSocket.connect(wsUrl(await cluster.wsToken('huge')));
+    socket.ws.send(frame);
+    t.equal((await socket.closed).code, 1009, what);
+  }
   other.send({ type: 'ping' });
   t.same(await other.nextOfType('pong'), { type: 'pong' });
   await other.close();

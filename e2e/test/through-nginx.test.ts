@@ -3,6 +3,7 @@ import {
   type Frame,
   freePort,
   metricValue,
+  oversizedFrames,
   ReconnectingClient,
   type ResumeFields,
   serviceJwt,
@@ -135,6 +136,18 @@ t.test('SIGTERM one notifier mid-stream: its clients reconnect through nginx and
     const ordered = stream.every((n, i) => i === 0 || compareNotificationIds(stream[i - 1]!.id as string, n.id as string) < 0);
     t.ok(ordered, 'in id order');
   }
+});
+
+t.test('through nginx, a frame far past the limit (10,000 types, 10 MB) ends with a close frame the client sees (1009)', async (t) => {
+  const other = await openSocket(9001);
+  for (const [what, frame] of oversizedFrames()) {
+    const socket = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(9000)}`);
+    socket.ws.send(frame);
+    t.equal((await socket.closed).code, 1009, what);
+  }
+  other.send({ type: 'ping' });
+  t.same(await other.nextOfType('pong'), { type: 'pong' }, 'another socket through nginx keeps working');
+  await other.close();
 });
 
 t.test('nginx logs the socket path but never the ws token', async (t) => {

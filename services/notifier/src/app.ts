@@ -206,7 +206,8 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
  * does not keep it (its headers, ServerResponse, Fastify request and reply:
  * about 2 KB). @fastify/websocket holds it through two references: the
  * ServerResponse it attached to the TCP socket, and the socket's 'error'
- * listener, which logs and terminates; the one put in its place does the same.
+ * listener, which logs and terminates; the one put in its place lets a close
+ * handshake that ws started finish instead.
  */
 function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void {
   const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
@@ -214,6 +215,14 @@ function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void
   const log = request.log;
   socket.removeAllListeners('error');
   socket.on('error', (err) => {
+    // A bad frame from the client (too large, invalid UTF-8): ws has already sent the close frame
+    // (1009, 1007) and discards what else arrives until the client answers. Destroying the socket
+    // now would reset the connection with the client's data unread, and the close frame could be
+    // lost on the way (the client, through nginx especially, would see 1006).
+    if (socket.readyState === socket.CLOSING) {
+      log.info({ err: { message: err.message } }, 'socket closed for a bad frame');
+      return;
+    }
     log.error(err);
     socket.terminate();
   });

@@ -10,3 +10,4 @@ export * from './scripted-notifier.js';
 export * from './redis-cluster.js';
 export * from './stream-frames.js';
 export * from './tcp-gate.js';
+export * from './oversized-frames.js';
