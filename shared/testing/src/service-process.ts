@@ -19,6 +19,9 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** A service's entry point, relative to the repository root. */
+export const serviceScript = (name: ServiceName) => `services/${name}/src/main.ts`;
+
 /**
  * Runs a service from its TypeScript source as a separate process, with PORT=0,
  * and resolves once it logs the address it listens on.
@@ -30,7 +33,7 @@ export function startService(
   /** Also copy the service's output to this process' stdout (the local stack does). */
   echo = false,
 ): Promise<ServiceProcess> {
-  return startNodeProcess({ name, script: `services/${name}/src/main.ts`, env, timeoutMs, echo });
+  return startNodeProcess({ name, script: serviceScript(name), env, timeoutMs, echo });
 }
 
 export interface NodeProcessOptions {
@@ -43,23 +46,34 @@ export interface NodeProcessOptions {
   wrapper?: string[];
   /** Extra node flags, such as `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Past it, the process is killed and the start fails. Default 20 s. */
   timeoutMs?: number;
   echo?: boolean;
   /**
-   * For processes that log below info (so never print the listening line):
-   * they listen on `port`, and are ready once `GET path` answers 200.
+   * For processes on a port fixed in advance (`port`, also set as PORT by the
+   * caller): ready once `GET path` answers 200, whatever they log (any
+   * LOG_LEVEL). The listening line then does not count: a service listens
+   * before its `/readyz` says it can serve.
    */
   readyWhen?: { port: number; path: string };
+  /** Aborted before the process is ready: it is killed, and the start fails once it has exited. */
+  signal?: AbortSignal;
 }
+
+/** How long one readiness request may take before it counts as a no. */
+const READY_REQUEST_TIMEOUT_MS = 2000;
 
 /**
  * Runs a TypeScript entry point as a separate node process, with PORT=0, and
- * resolves once it logs (pino JSON) "Server listening at http://127.0.0.1:<port>".
+ * resolves once it logs (pino JSON) "Server listening at http://127.0.0.1:<port>",
+ * or, with `readyWhen`, once its readiness path answers 200. A start that
+ * fails (timeout, abort, exit) rejects only after the process has exited.
  */
 export function startNodeProcess(options: NodeProcessOptions): Promise<ServiceProcess> {
-  const { name, env, timeoutMs = 20_000, echo = false } = options;
+  const { name, env, timeoutMs = 20_000, echo = false, readyWhen, signal } = options;
   const nodeArgv = [...(options.nodeArgs ?? []), '--conditions=pr-source', '--import', 'tsx', options.script];
   const [command, ...args] = options.wrapper?.length ? [...options.wrapper, process.execPath, ...nodeArgv] : [process.execPath, ...nodeArgv];
+  if (signal?.aborted) return Promise.reject(new Error(`${name}: start aborted`));
   const child: ChildProcess = spawn(
     command!,
     args,
@@ -72,19 +86,35 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
   let raw = '';
   let buffered = '';
   const logs: Array<Record<string, unknown>> = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stopOnExit = () => child.kill('SIGKILL');
   process.once('exit', stopOnExit);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('exit', stopOnExit);
+      resolve({ code, signal });
+    });
+  });
 
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${raw}`)), timeoutMs);
-    let started = false;
-    const ready = (url: string, port: number) => {
-      if (started) return;
-      started = true;
+    // `settled`: ready, or failing (the process is being killed and the rejection waits for its exit).
+    let settled = false;
+    const fail = (message: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (!hasExited()) child.kill('SIGKILL');
+      void exited.then(() => reject(new Error(message)));
+    };
+    const timer = setTimeout(() => fail(`${name} did not start within ${timeoutMs} ms:\n${raw}`), timeoutMs);
+    const onAbort = () => fail(`${name}: start aborted`);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const ready = (url: string, port: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve({
         name,
         url,
@@ -93,21 +123,25 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
         logs,
         output: () => raw,
         exited,
-        hasExited: () => child.exitCode !== null || child.signalCode !== null,
+        hasExited,
         kill: async (signal = 'SIGTERM') => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          if (!hasExited()) child.kill(signal);
           await exited;
-          process.off('exit', stopOnExit);
         },
       });
     };
-    const { readyWhen } = options;
     if (readyWhen) {
       const url = `http://127.0.0.1:${readyWhen.port}`;
       const poll = async () => {
-        while (!started && child.exitCode === null && child.signalCode === null) {
-          const ok = await fetch(`${url}${readyWhen.path}`).then((r) => r.ok, () => false);
-          if (ok) return ready(url, readyWhen.port);
+        while (!settled && !hasExited()) {
+          const ok = await fetch(`${url}${readyWhen.path}`, { signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS) }).then(
+            async (r) => {
+              await r.arrayBuffer();
+              return r.ok;
+            },
+            () => false,
+          );
+          if (ok && !hasExited()) return ready(url, readyWhen.port);
           await new Promise((r) => setTimeout(r, 50));
         }
       };
@@ -133,15 +167,11 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
           continue;
         }
         logs.push(entry);
-        const match = typeof entry.msg === 'string' && /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(entry.msg);
+        const match = !readyWhen && typeof entry.msg === 'string' && /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(entry.msg);
         if (match) ready(match[1]!, Number(match[2]));
       }
     });
-    exited.then(({ code, signal }) => {
-      if (started) return;
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${raw}`));
-    });
+    exited.then(({ code, signal }) => fail(`${name} exited (${code ?? signal}) before it was ready:\n${raw}`));
   });
 }
 
