@@ -1,9 +1,22 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
-import { COMPOSE_CONFIG_PATH, COMPOSE_TARGET, renderNginxConfig } from '../../infra/local-stack/src/nginx-config.js';
+import {
+  COMPOSE_CONFIG_PATH,
+  COMPOSE_TARGET,
+  COMPOSE_TEMPLATE_PATH,
+  COMPOSE_TEMPLATE_TARGET,
+  DEFAULT_NGINX_LIMITS,
+  GENERATED_HEADER,
+  loadNginxLimits,
+  NGINX_LIMIT_VARIABLES,
+  type NginxLimits,
+  nginxLimitsEnv,
+  renderNginxConfig,
+} from '../../infra/local-stack/src/nginx-config.js';
 import { authTokenEnv, loadAuthTokenConfig } from '../../services/auth-token/src/config.js';
 import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
 import { notifierEnv } from '../../services/notifier/src/config.js';
@@ -252,10 +265,123 @@ t.test('the Dockerfile builds in stages and runs a healthchecked service as a no
   }
 });
 
-t.test('the committed nginx.compose.conf is exactly what the template renders', async (t) => {
+t.test('the committed nginx.compose.conf and nginx.compose.conf.template are exactly what the template renders', async (t) => {
   t.equal(COMPOSE_CONFIG_PATH, `${ROOT}infra/nginx/nginx.compose.conf`);
-  const rendered = `# GENERATED from nginx.conf.template by \`npm run render:nginx\`; do not edit.\n${renderNginxConfig(COMPOSE_TARGET)}`;
-  t.equal(nginxConf, rendered, 'run `npm run render:nginx` after changing the template or COMPOSE_TARGET');
+  t.equal(nginxConf, `${GENERATED_HEADER}${renderNginxConfig(COMPOSE_TARGET)}`, 'run `npm run render:nginx` after changing the template or COMPOSE_TARGET');
+  t.equal(COMPOSE_TEMPLATE_PATH, `${ROOT}infra/nginx/nginx.compose.conf.template`);
+  t.equal(
+    read('infra/nginx/nginx.compose.conf.template'),
+    `${GENERATED_HEADER}${renderNginxConfig(COMPOSE_TEMPLATE_TARGET)}`,
+    'run `npm run render:nginx` after changing the template or COMPOSE_TARGET',
+  );
+});
+
+// ---- nginx's limits from the environment ----------------------------------
+
+const LIMIT_KEYS = Object.keys(NGINX_LIMIT_VARIABLES) as Array<keyof NginxLimits>;
+const nginxEnv = environmentOf(services.nginx!);
+/** Where each of nginx's compose volumes lands in the container, by the host path mounted. */
+const nginxMounts = Object.fromEntries(
+  (services.nginx!.volumes ?? []).map((v) => {
+    const [host, container] = String(v).split(':');
+    return [host!.replace(/^\.\//, ''), container!];
+  }),
+);
+const composeTemplate = read('infra/nginx/nginx.compose.conf.template');
+
+/**
+ * What the official image's 20-envsubst-on-templates.sh makes of a template:
+ * envsubst with the list of defined variables whose names match
+ * NGINX_ENVSUBST_FILTER, so only those `$NAME` / `${NAME}` are replaced.
+ */
+function envsubst(template: string, env: Record<string, string>): string {
+  const filter = new RegExp(env.NGINX_ENVSUBST_FILTER ?? '');
+  const defined = Object.keys(env).filter((name) => filter.test(name));
+  return template.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced?: string, bare?: string) => {
+    const name = (braced ?? bare)!;
+    return defined.includes(name) ? env[name]! : whole;
+  });
+}
+
+t.test('compose sets nginx\'s limits by the variables npm start reads, with the same defaults', async (t) => {
+  t.same(Object.keys(nginxLimitsEnv).sort(), Object.values(NGINX_LIMIT_VARIABLES).sort(), 'npm start reads exactly these variables');
+  for (const key of LIMIT_KEYS) {
+    const name = NGINX_LIMIT_VARIABLES[key];
+    t.match(nginxEnv[name], new RegExp(`^\\$\\{${name}:-[^}]+\\}$`), `${name} comes from the environment, with a default`);
+    t.equal(withDefault(nginxEnv[name] ?? ''), String(DEFAULT_NGINX_LIMITS[key]), `${name} defaults to ${DEFAULT_NGINX_LIMITS[key]}, as in npm start`);
+  }
+  t.same(environmentOf(services['nginx-cluster']!), nginxEnv, 'nginx-cluster reads the same');
+  t.same(services['nginx-cluster']!.volumes, services.nginx!.volumes, 'and mounts the same');
+});
+
+t.test('the image fills the mounted template into nginx.conf: with the defaults, exactly the baked config', async (t) => {
+  t.equal(nginxMounts['infra/nginx/nginx.compose.conf.template'], '/etc/nginx/templates/nginx.conf.template', 'the template is where the image looks for templates');
+  t.equal(nginxEnv.NGINX_ENVSUBST_OUTPUT_DIR, '/etc/nginx', 'and its output replaces /etc/nginx/nginx.conf');
+  const defaults = Object.fromEntries(Object.entries(nginxEnv).map(([k, v]) => [k, withDefault(v)]));
+  t.equal(envsubst(composeTemplate, defaults), nginxConf, 'envsubst with compose\'s defaults gives the committed nginx.compose.conf');
+  const referenced = [...composeTemplate.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+  const filled = referenced.filter((name) => name.startsWith('NGINX_'));
+  t.same([...new Set(filled)].sort(), Object.values(NGINX_LIMIT_VARIABLES).sort(), 'the template refers to each limit variable and to no other NGINX_ one');
+  t.same(
+    referenced.filter((name) => new RegExp(nginxEnv.NGINX_ENVSUBST_FILTER ?? '').test(name) && !filled.includes(name)),
+    [],
+    "nginx's own $variables are left alone (NGINX_ENVSUBST_FILTER)",
+  );
+  const custom = { ...defaults, NGINX_API_RATE: '7r/m', NGINX_API_BURST: '3', NGINX_SOCKETS_PER_ADDRESS: '9' };
+  const filledIn = envsubst(composeTemplate, custom);
+  t.match(filledIn, /zone=api_per_address:10m rate=7r\/m;/, 'a rate set in the environment reaches the config');
+  t.match(filledIn, /limit_req zone=api_per_address burst=3 nodelay;/, 'so does a burst');
+  t.match(filledIn, /limit_conn sockets_per_address 9;/, 'and a socket cap');
+  t.notMatch(filledIn, /\$\{NGINX_/, 'nothing is left unfilled');
+});
+
+t.test('a bad NGINX_* value stops compose\'s nginx, naming the variable, as it stops npm start', async (t) => {
+  const script = 'infra/nginx/15-check-limits.sh';
+  const mountedAt = nginxMounts[script] ?? '';
+  t.match(mountedAt, /^\/docker-entrypoint\.d\/[^/]+\.sh$/, 'the check is mounted among the entrypoint scripts');
+  t.ok(mountedAt.split('/').pop()! < '20-envsubst-on-templates.sh', 'and runs before the template is filled');
+  t.ok((statSync(`${ROOT}${script}`).mode & 0o111) !== 0, 'it is executable (the entrypoint skips scripts that are not)');
+  const cases: Array<[keyof NginxLimits, string]> = [
+    ['apiRate', '50r/s'],
+    ['apiRate', '30r/m'],
+    ['apiRate', 'fast'],
+    ['apiRate', '0r/s'],
+    ['apiRate', '50r/h'],
+    ['apiRate', '50 r/s'],
+    ['apiBurst', '0'],
+    ['apiBurst', '1000000'],
+    ['apiBurst', '1000001'],
+    ['apiBurst', '-1'],
+    ['apiBurst', 'lots'],
+    ['apiConnectionsPerAddress', '1'],
+    ['apiConnectionsPerAddress', '0'],
+    ['wsUpgradeRate', '1r/m'],
+    ['wsUpgradeRate', '1.5r/s'],
+    ['wsUpgradeBurst', '500'],
+    ['wsUpgradeBurst', '2.5'],
+    ['wsUpgradeBurst', '1e3'],
+    ['wsUpgradeBurst', '050'],
+    ['socketsPerAddress', '2000'],
+    ['socketsPerAddress', '0'],
+  ];
+  for (const [key, value] of cases) {
+    const name = NGINX_LIMIT_VARIABLES[key];
+    let npmStart: string | undefined;
+    try {
+      loadNginxLimits({ [name]: value });
+    } catch (err) {
+      npmStart = (err as Error).message;
+    }
+    const compose = spawnSync('sh', [`${ROOT}${script}`], { env: { PATH: process.env.PATH ?? '', [name]: value }, encoding: 'utf8' });
+    const verdict = npmStart === undefined ? 'accepted' : 'refused';
+    t.equal(compose.status === 0 ? 'accepted' : 'refused', verdict, `${name}=${JSON.stringify(value)}: ${verdict} by both`);
+    if (npmStart !== undefined) {
+      t.match(npmStart, name, 'npm start names the variable');
+      t.match(compose.stderr, `Invalid environment: ${name} must be`, 'so does the compose check');
+    }
+  }
+  const unset = spawnSync('sh', [`${ROOT}${script}`], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  t.equal(unset.status, 0, 'unset variables are left to the defaults');
 });
 
 // ---- The `cluster` profile ---------------------------------------------------

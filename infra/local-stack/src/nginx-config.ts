@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, loadEnv } from '@parking-realtime/server';
+import { Type } from 'typebox';
 
 export const NGINX_DIR = fileURLToPath(new URL('../../nginx/', import.meta.url));
 export const TEMPLATE_PATH = `${NGINX_DIR}nginx.conf.template`;
 export const COMPOSE_CONFIG_PATH = `${NGINX_DIR}nginx.compose.conf`;
+/**
+ * The compose rendering with `${NGINX_…}` in place of each limit: compose
+ * mounts it in /etc/nginx/templates/, and the official image's entrypoint
+ * fills it from the environment (envsubst) into /etc/nginx/nginx.conf at start.
+ */
+export const COMPOSE_TEMPLATE_PATH = `${NGINX_DIR}nginx.compose.conf.template`;
 
 /**
  * Per-address limits at the edge. They only stop one address from swamping the
@@ -33,6 +41,73 @@ export const DEFAULT_NGINX_LIMITS: NginxLimits = {
   socketsPerAddress: 2000,
 };
 
+/** The variable that sets each limit, the same for `npm start` and for compose's nginx. */
+export const NGINX_LIMIT_VARIABLES = {
+  apiRate: 'NGINX_API_RATE',
+  apiBurst: 'NGINX_API_BURST',
+  apiConnectionsPerAddress: 'NGINX_API_CONNECTIONS_PER_ADDRESS',
+  wsUpgradeRate: 'NGINX_WS_UPGRADE_RATE',
+  wsUpgradeBurst: 'NGINX_WS_UPGRADE_BURST',
+  socketsPerAddress: 'NGINX_SOCKETS_PER_ADDRESS',
+} as const satisfies Record<keyof NginxLimits, string>;
+
+/** An nginx request rate: whole requests per second or per minute. */
+const rate = (fallback: string) => Type.String({ default: fallback, pattern: '^[1-9][0-9]{0,8}r/[sm]$' });
+const count = (fallback: number, minimum: number) => Type.Integer({ default: fallback, minimum, maximum: 1_000_000 });
+
+/**
+ * The limits' variables, validated as every service's are. Compose's nginx
+ * checks the same rules in `infra/nginx/15-check-limits.sh`.
+ */
+export const nginxLimitsEnv = {
+  /** Requests/s (`50r/s`) or /min (`30r/m`) to /api/user/ from one address. Default 50r/s. */
+  NGINX_API_RATE: rate(DEFAULT_NGINX_LIMITS.apiRate),
+  /** Requests to /api/user/ allowed at once past that rate. Default 200. */
+  NGINX_API_BURST: count(DEFAULT_NGINX_LIMITS.apiBurst, 0),
+  /** Concurrent /api/ connections from one address. Default 256. */
+  NGINX_API_CONNECTIONS_PER_ADDRESS: count(DEFAULT_NGINX_LIMITS.apiConnectionsPerAddress, 1),
+  /** WebSocket upgrades/s or /min from one address. Default 50r/s. */
+  NGINX_WS_UPGRADE_RATE: rate(DEFAULT_NGINX_LIMITS.wsUpgradeRate),
+  /** Upgrades allowed at once past that rate. Default 500. */
+  NGINX_WS_UPGRADE_BURST: count(DEFAULT_NGINX_LIMITS.wsUpgradeBurst, 0),
+  /** Open WebSockets from one address. Default 2000. */
+  NGINX_SOCKETS_PER_ADDRESS: count(DEFAULT_NGINX_LIMITS.socketsPerAddress, 1),
+};
+
+/** The limits from the environment (defaults for unset variables); bad values throw one ConfigError naming each. */
+export function loadNginxLimits(env: NodeJS.ProcessEnv = process.env): NginxLimits {
+  // Plain digits, as nginx reads them: loadEnv alone would take `2.5` as 2 and `1e3` as 1000.
+  const notDigits = Object.keys(nginxLimitsEnv).filter(
+    (name) => nginxLimitsEnv[name as keyof typeof nginxLimitsEnv].type === 'integer' && env[name] && !/^[0-9]+$/.test(env[name]!),
+  );
+  const problems = notDigits.map((name) => `${name}: must be a whole number (got ${JSON.stringify(env[name])})`);
+  let e: ReturnType<typeof loadEnv<typeof nginxLimitsEnv>> | undefined;
+  try {
+    e = loadEnv(nginxLimitsEnv, { ...env, ...Object.fromEntries(notDigits.map((name) => [name, undefined])) });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(err.message.replace(/^Invalid environment: /, ''));
+  }
+  if (!e || problems.length > 0) throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+  return {
+    apiRate: e.NGINX_API_RATE,
+    apiBurst: e.NGINX_API_BURST,
+    apiConnectionsPerAddress: e.NGINX_API_CONNECTIONS_PER_ADDRESS,
+    wsUpgradeRate: e.NGINX_WS_UPGRADE_RATE,
+    wsUpgradeBurst: e.NGINX_WS_UPGRADE_BURST,
+    socketsPerAddress: e.NGINX_SOCKETS_PER_ADDRESS,
+  };
+}
+
+/**
+ * Appended to each notifier's `server` line. A notifier that refuses a
+ * connection is left out for 3 s rather than nginx's default 10 s: the
+ * upgrade moves on to the next one at once (`proxy_next_upstream`), and a
+ * notifier restarted by `npm start` or compose gets new sockets soon after
+ * it is back. (One-server groups never leave their server out.)
+ */
+export const NOTIFIER_SERVER_PARAMETERS = 'max_fails=1 fail_timeout=3s';
+
 /** Where one deployment's nginx finds its upstreams and files. */
 export interface NginxTarget {
   listen: string;
@@ -49,7 +124,8 @@ export interface NginxTarget {
   tempDir: string;
   mimeTypes: string;
   demoRoot: string;
-  limits: NginxLimits;
+  /** The limits' values, or `from-environment`: `${NGINX_…}` references for envsubst to fill at start. */
+  limits: NginxLimits | 'from-environment';
 }
 
 /** The compose deployment: service names on the compose network, Docker's DNS re-read every 5 s. */
@@ -69,15 +145,25 @@ export const COMPOSE_TARGET: NginxTarget = {
   limits: DEFAULT_NGINX_LIMITS,
 };
 
+/** The compose rendering that compose mounts as a template: the same, with each limit left to its variable. */
+export const COMPOSE_TEMPLATE_TARGET: NginxTarget = { ...COMPOSE_TARGET, limits: 'from-environment' };
+
+/** The first line of each committed rendering (`npm run render:nginx` writes them). */
+export const GENERATED_HEADER = '# GENERATED from nginx.conf.template by `npm run render:nginx`; do not edit.\n';
+
 /** Fills the one template for a target; every placeholder must be filled. */
 export function renderNginxConfig(target: NginxTarget, template = readFileSync(TEMPLATE_PATH, 'utf8')): string {
-  const servers = (addresses: string[]) =>
-    addresses.map((a) => `        server ${a}${target.serverParameters ? ` ${target.serverParameters}` : ''};`).join('\n');
+  const servers = (addresses: string[], parameters?: string) =>
+    addresses
+      .map((a) => `        server ${[a, target.serverParameters, parameters].filter(Boolean).join(' ')};`)
+      .join('\n');
+  const { limits } = target;
+  const limit = (key: keyof NginxLimits) => (limits === 'from-environment' ? `\${${NGINX_LIMIT_VARIABLES[key]}}` : String(limits[key]));
   const values: Record<string, string> = {
     LISTEN: target.listen,
     AUTH_TOKEN_SERVERS: servers(target.authToken),
     EVENT_INGEST_SERVERS: servers(target.eventIngest),
-    NOTIFIER_SERVERS: servers(target.notifiers),
+    NOTIFIER_SERVERS: servers(target.notifiers, NOTIFIER_SERVER_PARAMETERS),
     RESOLVER: target.resolver ? `    ${target.resolver}` : '',
     PID_FILE: target.pidFile,
     ERROR_LOG: target.errorLog,
@@ -85,12 +171,12 @@ export function renderNginxConfig(target: NginxTarget, template = readFileSync(T
     TEMP_DIR: target.tempDir,
     MIME_TYPES: target.mimeTypes,
     DEMO_ROOT: target.demoRoot,
-    API_RATE: target.limits.apiRate,
-    API_BURST: String(target.limits.apiBurst),
-    API_CONNECTIONS: String(target.limits.apiConnectionsPerAddress),
-    WS_UPGRADE_RATE: target.limits.wsUpgradeRate,
-    WS_UPGRADE_BURST: String(target.limits.wsUpgradeBurst),
-    WS_SOCKETS: String(target.limits.socketsPerAddress),
+    API_RATE: limit('apiRate'),
+    API_BURST: limit('apiBurst'),
+    API_CONNECTIONS: limit('apiConnectionsPerAddress'),
+    WS_UPGRADE_RATE: limit('wsUpgradeRate'),
+    WS_UPGRADE_BURST: limit('wsUpgradeBurst'),
+    WS_SOCKETS: limit('socketsPerAddress'),
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
     const value = values[name];

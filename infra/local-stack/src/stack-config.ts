@@ -1,5 +1,6 @@
 import { ConfigError, commonEnv, loadEnv, port } from '@parking-realtime/server';
 import { Type } from 'typebox';
+import { loadNginxLimits, type NginxLimits } from './nginx-config.js';
 
 /** Variables of the local stack itself; the services' own variables pass through to them. */
 export const stackEnv = {
@@ -31,6 +32,8 @@ export interface StackConfig {
   notifierPorts: number[];
   eventIngestPort: number;
   nginxPort: number;
+  /** nginx's per-address limits, from the NGINX_* variables compose's nginx reads too (nginxLimitsEnv in nginx-config.ts). */
+  nginxLimits: NginxLimits;
 }
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
@@ -48,5 +51,6 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     notifierPorts: e.NOTIFIER_PORTS.split(',').map(Number),
     eventIngestPort: e.EVENT_INGEST_PORT,
     nginxPort: e.NGINX_PORT,
+    nginxLimits: loadNginxLimits(env),
   };
 }
