@@ -86,16 +86,29 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 export async function startNginx(options: LocalNginxOptions): Promise<NginxProcess> {
   const { dir, configPath } = renderLocalConfig(options);
   const errorLog = join(dir, 'logs', 'error.log');
+  // Its own process group, so that a last-resort kill takes its workers too:
+  // a SIGKILLed master leaves them running, holding the port.
   const child = spawn(NGINX_BIN, ['-p', dir, '-e', errorLog, '-c', configPath, '-g', 'daemon off;'], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = () => child.kill('SIGKILL');
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve()); // never started
+  });
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  };
+  const killOnExit = () => killGroup();
   process.once('exit', killOnExit);
   try {
     await waitForPort(options.port, child, 10_000);
   } catch (err) {
-    child.kill('SIGKILL');
+    killGroup();
+    await exited;
+    process.off('exit', killOnExit);
     let log = '';
     try {
       log = readFileSync(errorLog, 'utf8');
