@@ -1,32 +1,40 @@
-import { freePort, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
+import { metricValue, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { startStack } from '../../infra/local-stack/src/stack.js';
+import { runLocalStack } from './support/local-stack.js';
 
-// The real stack behind nginx with its per-address limits made small (per minute,
-// so no refill happens during the test): the deployed numbers only differ in size.
+// `npm start` with nginx's per-address limits made small through its NGINX_*
+// variables (per minute, so no refill happens during the test): the deployed
+// numbers only differ in size.
 const JWT_SECRET = 'limits-jwt-secret-that-is-long-enough-0123';
-const stack = await startStack({
-  authTokenPort: 0,
-  notifierPorts: [0],
-  eventIngestPort: 0,
-  nginxPort: await freePort(),
-  env: { JWT_SECRET, SERVICE_JWT_SECRET: 'limits-service-secret-long-enough-0123456', TOKEN_RATE_LIMIT_PER_USER: '1000', PATH: process.env.PATH ?? '' },
-  nginxLimits: { apiRate: '1r/m', apiBurst: 4, wsUpgradeRate: '1r/m', wsUpgradeBurst: 50, socketsPerAddress: 3 },
+const stack = await runLocalStack({
+  JWT_SECRET,
+  SERVICE_JWT_SECRET: 'limits-service-secret-long-enough-0123456',
+  TOKEN_RATE_LIMIT_PER_USER: '1000',
+  NGINX_API_RATE: '1r/m',
+  NGINX_API_BURST: '4',
+  NGINX_WS_UPGRADE_RATE: '1r/m',
+  NGINX_WS_UPGRADE_BURST: '50',
+  NGINX_SOCKETS_PER_ADDRESS: '3',
 });
+const authTokenUrl = `http://127.0.0.1:${stack.ports.authToken}`;
 const sockets: TestSocket[] = [];
 t.teardown(async () => {
-  for (const s of sockets) s.close();
+  await Promise.all(sockets.map((s) => s.close()));
   await stack.stop();
 });
 
+const tokensIssued = async () => metricValue(await (await fetch(`${authTokenUrl}/metrics`)).text(), 'ws_tokens_issued_total');
+
 async function wsToken(userId: number): Promise<string> {
-  const res = await fetch(`${stack.authToken.url}/api/user/ws-token/`, {
+  // Straight to auth-token: these tokens are for the upgrade limits, not the /api/user/ ones.
+  const res = await fetch(`${authTokenUrl}/api/user/ws-token/`, {
     headers: { authorization: `Bearer ${simpleJwtAccessToken(JWT_SECRET, userId)}` },
   });
   return ((await res.json()) as { ws_token: string }).ws_token;
 }
 
-t.test('past its burst, an address gets 429 from nginx on /api/user/, before auth-token sees the request', async (t) => {
+t.test('past its burst (NGINX_API_RATE, NGINX_API_BURST), an address gets 429 from nginx on /api/user/, before auth-token sees the request', async (t) => {
+  const issuedBefore = await tokensIssued();
   const statuses: number[] = [];
   let refusal: Response | undefined;
   for (let i = 0; i < 8; i++) {
@@ -39,11 +47,10 @@ t.test('past its burst, an address gets 429 from nginx on /api/user/, before aut
   t.equal(refusal?.headers.get('content-type'), 'application/json');
   t.ok(refusal?.headers.get('retry-after'), 'with Retry-After');
   t.same(await refusal?.json(), { code: 'rate_limited', message: 'Too many requests from this address; retry shortly' });
-  const issued = stack.authToken.logs.filter((l) => l.msg === 'ws token issued').length;
-  t.equal(issued, 5, 'the refused requests never reached auth-token');
+  t.equal((await tokensIssued()) - issuedBefore, 5, 'the refused requests never reached auth-token');
 });
 
-t.test('past its socket cap, an address gets 429 on the upgrade and its open sockets keep working', async (t) => {
+t.test('past its socket cap (NGINX_SOCKETS_PER_ADDRESS), an address gets 429 on the upgrade and its open sockets keep working', async (t) => {
   const wsUrl = async () => `${stack.url.replace('http', 'ws')}/ws/notifications/?token=${await wsToken(2)}`;
   for (let i = 0; i < 3; i++) {
     const socket = await TestSocket.connect(await wsUrl());
