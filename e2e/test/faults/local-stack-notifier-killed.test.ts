@@ -1,4 +1,4 @@
-import { metricValue, ReconnectingClient, serviceJwt, simpleJwtAccessToken, TestSocket } from '@parking-realtime/testing';
+import { metricValue, ReconnectingClient, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 import { runLocalStack, serviceProcess, stillRunning } from '../support/local-stack.js';
@@ -27,8 +27,10 @@ const stack = await runLocalStack({
   TOKEN_RATE_LIMIT_PER_IP: '100000',
 });
 const clients: Array<{ client: ReconnectingClient; due: Set<number> }> = [];
+const extraSockets: TestSocket[] = [];
 t.teardown(async () => {
   await Promise.all(clients.map((c) => c.client.stop()));
+  await Promise.all(extraSockets.map((s) => s.close()));
   await stack.stop();
 });
 
@@ -125,4 +127,16 @@ t.test(`npm start, kill -9 one of two notifiers halfway: ${CLIENTS} clients, ${E
   t.equal(revived?.pid, Number(back[1]), 'a new process, the one the stack reported');
   t.not(revived?.pid, victim!.pid, 'not the killed one');
   t.ok(others.every((p) => stillRunning(p!)), 'the other notifier, auth-token and event-ingest were never restarted');
+
+  // nginx left it out after the refused connections; a few seconds on, new sockets reach it again.
+  await waitFor(
+    async () => {
+      const socket = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(9000 + extraSockets.length)}`);
+      extraSockets.push(socket);
+      return (await openOn(victimPort)) > 0;
+    },
+    20_000,
+    'a new socket through nginx on the restarted notifier',
+  );
+  t.pass(`new sockets through nginx reach the restarted notifier (after ${extraSockets.length})`);
 });
