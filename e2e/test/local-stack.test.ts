@@ -66,6 +66,28 @@ t.test('with LOG_LEVEL=warn the stack comes up (readiness from /readyz) and serv
   t.match(await socket.next(tagged('warn-broadcast'), 10_000), { stream: 'all:parking_lot' }, 'and the broadcast');
 });
 
+/** The local addresses (hex, as /proc/net shows them) listening on `port`. */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      // local_address is `ADDR:PORT`; state 0A is LISTEN.
+      .filter(([, local, , state]) => state === '0A' && local!.endsWith(`:${hexPort}`))
+      .map(([, local]) => local!.split(':')[0]!),
+  );
+}
+
+t.test('the services listen on 127.0.0.1 only: nginx is the one way in from elsewhere', async (t) => {
+  const run = runs[0]!;
+  for (const port of [run.ports.authToken, run.ports.eventIngest, ...run.ports.notifiers]) {
+    t.same(listeningAddresses(port), ['0100007F'], `:${port} listens on 127.0.0.1 alone`);
+  }
+});
+
 t.test('a service that dies is restarted on its port, one line each, while the others keep serving', async (t) => {
   const run = runs[0]!;
   const socket = await subscribedSocket(run, 2);
