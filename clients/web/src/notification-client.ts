@@ -18,6 +18,17 @@ export interface WebSocketLike {
 }
 export type WebSocketFactory = new (url: string) => WebSocketLike;
 
+/** Where the client hears that the device is back: the window (`online`) or the document (`visibilitychange`). */
+export interface WakeEventSource {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+/** The document, as far as the client reads it. */
+export interface VisibilitySource extends WakeEventSource {
+  readonly visibilityState: string;
+}
+
 /** Timer functions, injectable so tests can drive time. */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -40,6 +51,18 @@ export interface NotificationClientOptions {
   WebSocket?: WebSocketFactory;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Its `online` event ends a backoff wait: the client reconnects at once.
+   * Default: the global window (globalThis, when it takes event listeners);
+   * null: not listened to.
+   */
+  window?: WakeEventSource | null;
+  /**
+   * Its `visibilitychange` to `visible` ends a backoff wait like `online`,
+   * and has an open socket checked with a ping at once. Default: the global
+   * document; null: not listened to.
+   */
+  document?: VisibilitySource | null;
   /** Default 500 ms initial, 30 s cap, full jitter. */
   backoff?: Partial<BackoffOptions>;
   /** An application ping this often detects a dead link. Default 25 000 ms. */
@@ -80,6 +103,16 @@ const FINAL_CLOSES: Record<number, { code: 'displaced' | 'revoked'; message: str
   // Logout or ban: the service closed every socket of this user.
   4003: { code: 'revoked', message: 'Closed by the service (logout or ban)' },
 };
+function globalWindow(): WakeEventSource | null {
+  const scope = globalThis as Partial<WakeEventSource>;
+  return typeof scope.addEventListener === 'function' && typeof scope.removeEventListener === 'function' ? (scope as WakeEventSource) : null;
+}
+
+function globalDocument(): VisibilitySource | null {
+  const document = (globalThis as { document?: Partial<VisibilitySource> }).document;
+  return typeof document?.addEventListener === 'function' ? (document as VisibilitySource) : null;
+}
+
 const defaultTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -91,7 +124,8 @@ const defaultTimers: Timers = {
  * every attempt, reconnects with exponential backoff and full jitter, an
  * application ping to find dead links, resume from where it was in each
  * stream, and no reconnect after `close()` or when the token endpoint
- * refuses the JWT.
+ * refuses the JWT. A device coming back (`online`, or the page in view
+ * again) cuts a backoff wait short.
  */
 export class NotificationClient {
   private readonly options: Required<Omit<NotificationClientOptions, 'baseUrl' | 'backoff'>> & { backoff: BackoffOptions };
@@ -128,6 +162,8 @@ export class NotificationClient {
       socketUrl,
       WebSocket: WebSocketImpl,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
+      window: options.window === undefined ? globalWindow() : options.window,
+      document: options.document === undefined ? globalDocument() : options.document,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -169,6 +205,7 @@ export class NotificationClient {
   connect(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.listenForWakeUps(true);
     this.failures = 0;
     this.lastError = undefined;
     this.setStatus('connecting');
@@ -177,8 +214,9 @@ export class NotificationClient {
 
   /** Closes for good: no reconnect until `connect()` is called again. */
   close(): void {
-    this.stopped = true;
+    this.stop();
     this.options.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.stopPing();
     const socket = this.socket;
     this.socket = undefined;
@@ -204,7 +242,7 @@ export class NotificationClient {
       this.emit('error', error);
       this.lastError = error;
       if (error.fatal) {
-        this.stopped = true;
+        this.stop();
         this.setStatus('closed');
       } else {
         this.scheduleRetry();
@@ -228,7 +266,7 @@ export class NotificationClient {
         const error = new NotificationClientError(final.code, final.message, true);
         this.lastError = error;
         this.emit('error', error);
-        this.stopped = true;
+        this.stop();
       }
       this.lost(socket);
       if (this.stopped) this.setStatus('closed');
@@ -309,16 +347,57 @@ export class NotificationClient {
     const delay = fullJitterDelay(this.failures, this.options.backoff, this.options.random);
     this.failures += 1;
     this.retryTimer = this.options.timers.setTimeout(() => {
+      this.retryTimer = undefined;
       if (!this.stopped) void this.attempt();
     }, delay);
+  }
+
+  /** No more reconnects, and no more listening for the device to come back. */
+  private stop(): void {
+    this.stopped = true;
+    this.listenForWakeUps(false);
+  }
+
+  private listenForWakeUps(listen: boolean): void {
+    const method = listen ? 'addEventListener' : 'removeEventListener';
+    this.options.window?.[method]('online', this.onOnline);
+    this.options.document?.[method]('visibilitychange', this.onVisibilityChange);
+  }
+
+  private readonly onOnline = () => this.wake();
+
+  private readonly onVisibilityChange = () => {
+    if (this.options.document?.visibilityState === 'visible') this.wake();
+  };
+
+  /**
+   * The network is back or the page is in view again (a phone waking up):
+   * a client waiting out its backoff reconnects now. A socket open or on its
+   * way is kept (never a second one); an open one is pinged at once, since
+   * after a sleep it may be dead without having said so.
+   */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.retryTimer !== undefined) {
+      this.options.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      void this.attempt();
+      return;
+    }
+    const socket = this.socket;
+    if (socket && socket.readyState === OPEN && this.pongTimer === undefined) this.ping(socket);
+  }
+
+  private ping(socket: WebSocketLike): void {
+    socket.send('{"type":"ping"}');
+    this.armPongTimeout(true);
   }
 
   private startPing(socket: WebSocketLike): void {
     this.stopPing();
     const tick = () => {
       if (socket !== this.socket || socket.readyState !== OPEN) return;
-      socket.send('{"type":"ping"}');
-      this.armPongTimeout(true);
+      this.ping(socket);
       this.pingTimer = this.options.timers.setTimeout(tick, this.options.pingIntervalMs);
     };
     this.pingTimer = this.options.timers.setTimeout(tick, this.options.pingIntervalMs);
