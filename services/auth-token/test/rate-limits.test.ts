@@ -138,7 +138,7 @@ t.test('the limits are configured by environment and validated at start-up', asy
 });
 
 t.test('while Redis is down the limits let requests through and the endpoint answers 503 redis_unavailable', async (t) => {
-  const ownRedis = await startRedis();
+  const ownRedis = await startRedis({ signals: true });
   t.teardown(() => ownRedis.stop());
   const connection = createRedis(ownRedis.url, { name: 'outage', failFast: true });
   connections.push(connection);

@@ -5,7 +5,7 @@ import { buildNotifierApp } from '../src/app.js';
 import { loadNotifierConfig } from '../src/config.js';
 
 const MAX_BUFFERED = 64 * 1024;
-const redisServer = await startRedis();
+const redisServer = await startRedis({ signals: true });
 const redis = createRedis(redisServer.url, { name: 'test' });
 const publisher = createRedis(redisServer.url, { name: 'test-pub' });
 const tokens = new TokenStore(redis, 1800);

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { REPO_ROOT } from './service-process.js';
 
 export interface TestRedis {
   url: string;
@@ -25,6 +26,8 @@ export interface TestRedisOptions {
   wrapper?: string[];
   /** More `redis-server` arguments, such as cluster mode's (a `redis-server` child only). */
   args?: string[];
+  /** The test kills, restarts or pauses this Redis: a `redis-server` child, whose process it can signal. */
+  signals?: boolean;
 }
 
 /** True when a container engine is reachable, so testcontainers can be used. */
@@ -35,35 +38,75 @@ function containerEngineReachable(): boolean {
 }
 
 /**
+ * What `npm run containers:prepare` recorded for this machine (`KEY=value`
+ * lines): the images it built where upstream ones cannot be pulled, and the
+ * testcontainers settings that go with them (Ryuk off where its image cannot
+ * be pulled). The environment wins over the file.
+ */
+function preparedContainerSettings(): Record<string, string> {
+  const file = join(REPO_ROOT, '.containers', 'images.env');
+  if (!existsSync(file)) return {};
+  const settings: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (match) settings[match[1]!] = match[2]!.trim().replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return settings;
+}
+
+/**
  * A throwaway Redis for one test suite: testcontainers' Redis when a container
- * engine is reachable, otherwise a `redis-server` child on a free port.
+ * engine is reachable (or TEST_REDIS=container), otherwise a `redis-server`
+ * child on a free port (or TEST_REDIS=process). Suites that need the process
+ * itself (append-only files, cluster arguments, signals) always get a child.
  * Never the machine's shared Redis.
  */
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
-  if (containerEngineReachable() && !options.appendonly && !options.wrapper && !options.args) return startContainerRedis();
-  return startProcessRedis(options);
+  return redisSource(options) === 'container' ? startContainerRedis() : startProcessRedis(options);
 }
 
+/** Where startRedis(options) takes its Redis from, here and now. */
+export function redisSource(options: TestRedisOptions = {}): 'container' | 'process' {
+  const needsProcess = options.appendonly || options.wrapper || options.args || options.signals;
+  return containerEngineReachable() && !needsProcess ? 'container' : 'process';
+}
+
+/** A container Redis runs REDIS_IMAGE, else the image prepared for this machine, else this (compose's default). */
+export const UPSTREAM_REDIS_IMAGE = 'redis:8.0.1-alpine';
+
 async function startContainerRedis(): Promise<TestRedis> {
+  const prepared = preparedContainerSettings();
+  for (const [key, value] of Object.entries(prepared)) {
+    if (key.startsWith('TESTCONTAINERS_') && process.env[key] === undefined) process.env[key] = value;
+  }
+  // This machine may itself look like a container (/.dockerenv), and testcontainers would then
+  // reach mapped ports through the bridge gateway; a local engine publishes them on the host.
+  if (!process.env.DOCKER_HOST && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined) process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
+  const image = process.env.REDIS_IMAGE || prepared.REDIS_IMAGE || UPSTREAM_REDIS_IMAGE;
+  // A prepared image means upstream images cannot be pulled here, Ryuk's (testcontainers' reaper)
+  // neither: without it, each container is removed by stop(), or by the exit hook below.
+  if (image === prepared.REDIS_IMAGE && process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const { RedisContainer } = await import('@testcontainers/redis');
-  const container = await new RedisContainer('redis:8.0.1-alpine').start();
+  // As a redis-server child runs: nothing saved; reachable from the host through the mapped
+  // port (an image without the official one's entrypoint would keep protected mode on).
+  const container = await new RedisContainer(image).withCommand(['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no']).start();
   const url = container.getConnectionUrl();
   const port = container.getPort();
-  const unsupported = async () => {
-    throw new Error('kill/restart need TEST_REDIS=process');
+  // A suite that ends without stop() (a failed assertion, an uncaught error) must not leave it running.
+  const removeOnExit = () => spawnSync('docker', ['rm', '--force', '--volumes', container.getId()], { stdio: 'ignore' });
+  process.once('exit', removeOnExit);
+  const unsupported = (what: string) => () => {
+    throw new Error(`${what} needs a redis-server child: startRedis({ signals: true })`);
   };
   return {
     url,
     port,
-    kill: unsupported,
-    restart: unsupported,
-    pause: () => {
-      throw new Error('pause/resume need TEST_REDIS=process');
-    },
-    resume: () => {
-      throw new Error('pause/resume need TEST_REDIS=process');
-    },
+    kill: async () => unsupported('kill')(),
+    restart: async () => unsupported('restart')(),
+    pause: unsupported('pause'),
+    resume: unsupported('resume'),
     stop: async () => {
+      process.off('exit', removeOnExit);
       await container.stop();
     },
   };
