@@ -7,9 +7,9 @@ export const NGINX_DIR = fileURLToPath(new URL('../../nginx/', import.meta.url))
 export const TEMPLATE_PATH = `${NGINX_DIR}nginx.conf.template`;
 export const COMPOSE_CONFIG_PATH = `${NGINX_DIR}nginx.compose.conf`;
 /**
- * The compose rendering with `${NGINX_…}` in place of each limit: compose
- * mounts it in /etc/nginx/templates/, and the official image's entrypoint
- * fills it from the environment (envsubst) into /etc/nginx/nginx.conf at start.
+ * The compose rendering with `${NGINX_…}` in place of each limit: baked into
+ * the edge image, whose entrypoint (infra/nginx/edge-entrypoint.sh) fills it
+ * from the environment into /etc/nginx/nginx.conf at start.
  */
 export const COMPOSE_TEMPLATE_PATH = `${NGINX_DIR}nginx.compose.conf.template`;
 
@@ -114,10 +114,19 @@ export interface NginxTarget {
   authToken: string[];
   eventIngest: string[];
   notifiers: string[];
-  /** Appended to every upstream `server` line (compose: `resolve`, so scaled replicas are found). */
-  serverParameters?: string;
-  /** A `resolver` directive, for targets whose upstream names change. */
+  /**
+   * Set: a DNS server (Docker's, for compose). Each service is then one name,
+   * looked up as requests come and re-read as often as `resolverValid` says,
+   * so nginx finds every notifier replica after `--scale` and a restarted
+   * container at its new address — on any nginx: Debian's 1.22 has no
+   * `resolve` on upstream servers (that came in 1.27.3). The price: each new
+   * socket goes to a replica picked at random (nginx rotates the answer),
+   * not the least loaded, and no keepalive to the services.
+   * Unset: upstream blocks of fixed addresses, least_conn across the notifiers.
+   */
   resolver?: string;
+  /** How long a DNS answer is used (nginx time, `5s`); with `resolver`. */
+  resolverValid?: string;
   pidFile: string;
   errorLog: string;
   accessLog: string;
@@ -128,14 +137,14 @@ export interface NginxTarget {
   limits: NginxLimits | 'from-environment';
 }
 
-/** The compose deployment: service names on the compose network, Docker's DNS re-read every 5 s. */
+/** The compose deployment: service names on the compose network, found through Docker's DNS, re-read every 5 s. */
 export const COMPOSE_TARGET: NginxTarget = {
   listen: '8000',
   authToken: ['auth-token:8001'],
   eventIngest: ['event-ingest:8003'],
   notifiers: ['notifier:8002'],
-  serverParameters: 'resolve',
-  resolver: 'resolver 127.0.0.11 valid=5s ipv6=off;',
+  resolver: '127.0.0.11',
+  resolverValid: '5s',
   pidFile: '/tmp/nginx.pid',
   errorLog: '/dev/stderr',
   accessLog: '/dev/stdout',
@@ -145,26 +154,73 @@ export const COMPOSE_TARGET: NginxTarget = {
   limits: DEFAULT_NGINX_LIMITS,
 };
 
-/** The compose rendering that compose mounts as a template: the same, with each limit left to its variable. */
+/** The compose rendering the edge image fills in at start: the same, with each limit left to its variable. */
 export const COMPOSE_TEMPLATE_TARGET: NginxTarget = { ...COMPOSE_TARGET, limits: 'from-environment' };
 
 /** The first line of each committed rendering (`npm run render:nginx` writes them). */
 export const GENERATED_HEADER = '# GENERATED from nginx.conf.template by `npm run render:nginx`; do not edit.\n';
 
+/** nginx's names of the three services: upstream blocks, or the variables that hold their addresses. */
+const SERVICES = [
+  { key: 'authToken', placeholder: 'AUTH_TOKEN', name: 'auth_token' },
+  { key: 'eventIngest', placeholder: 'EVENT_INGEST', name: 'event_ingest' },
+  { key: 'notifiers', placeholder: 'NOTIFIER', name: 'notifier' },
+] as const;
+
+/** How nginx finds the services: the ROUTING block and each location's proxy_pass. */
+function routing(target: NginxTarget): Record<string, string> {
+  const values: Record<string, string> = {};
+  if (target.resolver) {
+    values.ROUTING = [
+      '    # The services are found by name as requests come (proxy_pass with a variable), through',
+      `    # the DNS server at ${target.resolver}${target.resolverValid ? `, re-read every ${target.resolverValid}` : ''}: every notifier replica after \`--scale\`,`,
+      '    # a restarted container at its new address. Each new socket goes to a replica picked at',
+      '    # random (nginx rotates the answer); one that refuses is passed over for the next.',
+      `    resolver ${target.resolver}${target.resolverValid ? ` valid=${target.resolverValid}` : ''} ipv6=off;`,
+      '    resolver_timeout 2s;',
+    ].join('\n');
+    for (const { key, placeholder, name } of SERVICES) {
+      const addresses = target[key];
+      if (addresses.length !== 1) throw new Error(`nginx target with a resolver: one name per service (${key}: ${addresses.join(', ')})`);
+      values[`${placeholder}_PROXY_PASS`] = [`            set $${name}_address ${addresses[0]};`, `            proxy_pass http://$${name}_address;`].join('\n');
+    }
+    return values;
+  }
+  const servers = (addresses: string[], parameters?: string) =>
+    addresses.map((a) => `        server ${[a, parameters].filter(Boolean).join(' ')};`).join('\n');
+  values.ROUTING = [
+    '    upstream auth_token {',
+    '        zone auth_token 64k;',
+    servers(target.authToken),
+    '        keepalive 16;',
+    '    }',
+    '',
+    '    upstream event_ingest {',
+    '        zone event_ingest 64k;',
+    servers(target.eventIngest),
+    '        keepalive 16;',
+    '    }',
+    '',
+    '    # Sockets live for hours: send each new one to the notifier holding the fewest.',
+    '    # A notifier that refuses a connection sits out briefly (NOTIFIER_SERVER_PARAMETERS',
+    '    # in nginx-config.ts) while upgrades go to the others.',
+    '    upstream notifier {',
+    '        zone notifier 64k;',
+    '        least_conn;',
+    servers(target.notifiers, NOTIFIER_SERVER_PARAMETERS),
+    '    }',
+  ].join('\n');
+  for (const { placeholder, name } of SERVICES) values[`${placeholder}_PROXY_PASS`] = `            proxy_pass http://${name};`;
+  return values;
+}
+
 /** Fills the one template for a target; every placeholder must be filled. */
 export function renderNginxConfig(target: NginxTarget, template = readFileSync(TEMPLATE_PATH, 'utf8')): string {
-  const servers = (addresses: string[], parameters?: string) =>
-    addresses
-      .map((a) => `        server ${[a, target.serverParameters, parameters].filter(Boolean).join(' ')};`)
-      .join('\n');
   const { limits } = target;
   const limit = (key: keyof NginxLimits) => (limits === 'from-environment' ? `\${${NGINX_LIMIT_VARIABLES[key]}}` : String(limits[key]));
   const values: Record<string, string> = {
     LISTEN: target.listen,
-    AUTH_TOKEN_SERVERS: servers(target.authToken),
-    EVENT_INGEST_SERVERS: servers(target.eventIngest),
-    NOTIFIER_SERVERS: servers(target.notifiers, NOTIFIER_SERVER_PARAMETERS),
-    RESOLVER: target.resolver ? `    ${target.resolver}` : '',
+    ...routing(target),
     PID_FILE: target.pidFile,
     ERROR_LOG: target.errorLog,
     ACCESS_LOG: target.accessLog,
