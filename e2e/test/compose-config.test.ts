@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -17,6 +18,7 @@ import {
   nginxLimitsEnv,
   renderNginxConfig,
 } from '../../infra/local-stack/src/nginx-config.js';
+import { testNginxConfig } from '../../infra/local-stack/src/nginx-process.js';
 import { authTokenEnv, loadAuthTokenConfig } from '../../services/auth-token/src/config.js';
 import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
 import { notifierEnv } from '../../services/notifier/src/config.js';
@@ -24,7 +26,8 @@ import { notifierEnv } from '../../services/notifier/src/config.js';
 // Static checks of the container deployment (no container engine needed):
 // docker-compose.yml, infra/Dockerfile and infra/nginx/nginx.compose.conf must
 // agree with each other and with the services' env schemas; the `cluster`
-// profile (the stack on a Redis Cluster) is checked at the end.
+// profile (the stack on a Redis Cluster) is checked at the end. The stack
+// itself runs in e2e/test/compose/compose-stack.ts (`npm run test:compose`).
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}${path}`, 'utf8');
@@ -46,7 +49,7 @@ interface ComposeService {
 }
 
 // The file shares settings through YAML merge keys (`<<: *anchor`), as compose reads them.
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { name?: string; services: Record<string, ComposeService> };
 const services = compose.services;
 const nginxConf = read('infra/nginx/nginx.compose.conf');
 const dockerfile = read('infra/Dockerfile');
@@ -94,18 +97,23 @@ function dependsOn(service: ComposeService): Record<string, string | undefined> 
   return Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, v?.condition]));
 }
 
-/** `host:port` of every `server` line inside an `upstream { … }` block. */
+/**
+ * `host:port` of every service nginx proxies to: compose's config has no
+ * upstream blocks but, in each location, the address in a variable that
+ * `proxy_pass http://$variable` uses (so nginx resolves it as requests come).
+ */
 function nginxUpstreamServers(conf: string): { host: string; port: number }[] {
   const servers: { host: string; port: number }[] = [];
-  for (const block of conf.matchAll(/^\s*upstream\s+\S+\s*\{([^}]*)\}/gm)) {
-    for (const server of block[1]!.matchAll(/^\s*server\s+([^\s:;]+):(\d+)[\s;]/gm)) {
-      servers.push({ host: server[1]!, port: Number(server[2]) });
-    }
+  for (const pass of conf.matchAll(/^\s*proxy_pass\s+http:\/\/(\S+?);/gm)) {
+    const variable = /^\$(\w+)$/.exec(pass[1]!)?.[1];
+    const address = variable ? new RegExp(`^\\s*set \\$${variable} ([^\\s;]+);`, 'm').exec(conf)?.[1] : pass[1];
+    const [host, port] = (address ?? '').split(':');
+    servers.push({ host: host!, port: Number(port) });
   }
   return servers;
 }
 
-t.test('every upstream nginx names is a compose service on that port', async (t) => {
+t.test('every service nginx proxies to is a compose service on that port', async (t) => {
   const upstreams = nginxUpstreamServers(nginxConf);
   t.same(
     upstreams.map((u) => u.host).sort(),
@@ -122,22 +130,107 @@ t.test('every upstream nginx names is a compose service on that port', async (t)
   }
 });
 
-t.test('nginx publishes 8000 and is the edge image: the committed compose config and the demo page baked in', async (t) => {
+t.test('nginx publishes NGINX_HOST_PORT (8000) and is the edge image: the committed compose config and the demo page baked in', async (t) => {
   const nginx = services.nginx!;
   t.ok(nginx, 'an nginx service exists');
-  t.ok(
-    (nginx.ports ?? []).some((p) => p === '8000:8000' || (typeof p === 'object' && p !== null && Number((p as { published?: unknown }).published) === 8000 && Number((p as { target?: unknown }).target) === 8000)),
-    'host port 8000 maps to nginx 8000',
-  );
+  t.same(nginx.ports, [`\${NGINX_HOST_PORT:-8000}:8000`], 'the host port (or address:port) comes from NGINX_HOST_PORT, 8000 by default, and maps to nginx 8000');
   t.match(nginxConf, /^\s*listen 8000;/m, 'the config listens on 8000');
   t.equal(nginx.build?.dockerfile, 'infra/Dockerfile');
   t.equal((nginx.build as { target?: string } | undefined)?.target, 'edge', 'built as the edge target');
-  t.match(dockerfile, /^FROM nginx:[\d.]+-alpine AS edge$/m, 'the edge stage starts from the official nginx image');
+  t.match(dockerfile, /^FROM \$\{NGINX_IMAGE\} AS edge$/m, 'the edge stage starts from NGINX_IMAGE');
   t.match(dockerfile, /^COPY infra\/nginx\/nginx\.compose\.conf \/etc\/nginx\/nginx\.conf$/m, 'with the committed compose config');
   t.ok(
     dockerfile.includes(`COPY --from=demo-build /app/clients/demo/dist ${COMPOSE_TARGET.demoRoot}`),
     'and the built demo page where the config serves it from',
   );
+});
+
+// ---- Base images, and what makes the files work on Debian's engine too --------
+
+/** The ARGs declared before the first FROM, with their defaults. */
+const globalArgs = Object.fromEntries(
+  [...dockerfile.slice(0, dockerfile.search(/^FROM /m)).matchAll(/^ARG (\w+)(?:=(\S*))?$/gm)].map((m) => [m[1]!, m[2] ?? '']),
+);
+/** The upstream images infra/containers/lib.sh names (what containers:prepare falls back from). */
+const containersLib = read('infra/containers/lib.sh');
+const upstream = (name: string) => new RegExp(`^UPSTREAM_${name}=(\\S+)$`, 'm').exec(containersLib)?.[1];
+
+t.test('base images are parameters: NODE_IMAGE, NGINX_IMAGE in the Dockerfile, REDIS_IMAGE in compose, upstream images by default', async (t) => {
+  t.equal(globalArgs.NODE_IMAGE, 'node:22-bookworm-slim', 'NODE_IMAGE defaults to node 22 (slim)');
+  t.match(globalArgs.NGINX_IMAGE, /^nginx:1\.(2[89]|[3-9]\d)(\.\d+)?-alpine$/, 'NGINX_IMAGE defaults to a current nginx');
+  t.equal(upstream('NODE_IMAGE'), globalArgs.NODE_IMAGE, 'containers:prepare knows the same node default');
+  t.equal(upstream('NGINX_IMAGE'), globalArgs.NGINX_IMAGE, 'and the same nginx default');
+  t.equal(upstream('REDIS_IMAGE'), 'redis:8.0.1-alpine', 'and redis:8.0.1-alpine');
+  const froms = [...dockerfile.matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((m) => ({ image: m[1]!, stage: m[2]! }));
+  t.equal(froms.length, [...dockerfile.matchAll(/^FROM /gm)].length, 'every stage is named');
+  const stages = froms.map((f) => f.stage);
+  for (const { image, stage } of froms) {
+    const ok = [`\${NODE_IMAGE}`, `\${NGINX_IMAGE}`, `base-\${SERVICE}`, ...stages].includes(image);
+    t.ok(ok, `stage ${stage} starts from a base image parameter or another stage (${image}), so nothing else is pulled`);
+  }
+  t.notMatch(dockerfile, /^#\s*syntax\s*=/m, 'no `# syntax=` line: BuildKit would pull that frontend image');
+  t.notMatch(dockerfile, /--mount=/, 'no RUN --mount (the classic builder has none)');
+  for (const name of [...APP_SERVICES, 'nginx']) {
+    const args = (services[name]!.build?.args ?? {}) as Record<string, string>;
+    t.equal(args.NODE_IMAGE, `\${NODE_IMAGE:-${globalArgs.NODE_IMAGE}}`, `${name} is built on NODE_IMAGE, the Dockerfile's default when unset`);
+    t.equal(args.NGINX_IMAGE, `\${NGINX_IMAGE:-${globalArgs.NGINX_IMAGE}}`, `${name} gets NGINX_IMAGE (the classic builder builds the edge stage too)`);
+  }
+  for (const [name, service] of Object.entries(services)) {
+    if (service.image) t.equal(service.image, `\${REDIS_IMAGE:-${upstream('REDIS_IMAGE')}}`, `${name} runs REDIS_IMAGE, redis:8.0.1-alpine by default`);
+  }
+});
+
+t.test('the npm ci layer is shared by every service: SERVICE is declared in the build stage only after it', async (t) => {
+  const build = dockerfile.slice(dockerfile.indexOf('AS build\n'), dockerfile.indexOf('AS demo-build'));
+  const install = build.search(/^RUN npm ci\b/m);
+  const serviceArg = build.search(/^ARG SERVICE\b/m);
+  t.ok(install > 0, 'the build stage runs npm ci');
+  t.ok(serviceArg > install, 'ARG SERVICE comes after it (an ARG in scope changes the cache key of every later RUN)');
+  t.equal(globalArgs.SERVICE, 'missing', 'the global SERVICE, which picks the runtime base, defaults to `missing`, which the runtime stage refuses');
+});
+
+const composeV1 = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' });
+t.test('one compose file for compose v2 and Debian\'s docker-compose 1.29: no top-level `name:`', async (t) => {
+  t.equal(compose.name, undefined, 'no top-level `name:` (v1 refuses it; COMPOSE_PROJECT_NAME or -p names the project)');
+});
+
+t.test('docker-compose 1.29 reads the file without a complaint', { skip: composeV1.status === 0 ? false : 'docker-compose is not installed here (npm run containers:prepare installs it)' }, async (t) => {
+  // An empty env file: the repository's .env, whatever a developer put there, stays out of it (v1 wants a regular file).
+  const dir = mkdtempSync(join(tmpdir(), 'pr-compose-env-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'empty.env'), '');
+  const checked = spawnSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, '--env-file', join(dir, 'empty.env'), 'config', '-q'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  t.equal(checked.status, 0, `docker-compose ${composeV1.stdout.trim()} accepts the file (${checked.stderr.trim() || 'no warning'})`);
+  t.equal(checked.stderr.trim(), '', 'without a warning');
+});
+
+t.test('the compose config finds the services through Docker\'s DNS without upstream `resolve`, which Debian\'s nginx 1.22 lacks', async (t) => {
+  t.notMatch(nginxConf, /^\s*server\s+\S+.*\bresolve\b/m, 'no `resolve` on an upstream server (nginx 1.27.3+ only)');
+  t.match(nginxConf, /^\s*resolver 127\.0\.0\.11 valid=\d+s\b/m, "Docker's DNS, re-read every few seconds");
+  for (const name of ['auth_token', 'event_ingest', 'notifier']) {
+    t.match(nginxConf, new RegExp(`^\\s*proxy_pass http://\\$${name}_address;`, 'm'), `${name}: proxy_pass through a variable, resolved as requests come`);
+  }
+});
+
+const machineNginx = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
+t.test("the machine's nginx (Debian's 1.22 here, as in the local base image) accepts the compose config", { skip: machineNginx.status === 0 ? false : 'no nginx on this machine (npm test installs it)' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pr-compose-nginx-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'logs'));
+  mkdirSync(join(dir, 'temp'));
+  const configPath = join(dir, 'nginx.conf');
+  // The compose rendering but for the paths a test may write to.
+  writeFileSync(
+    configPath,
+    renderNginxConfig({ ...COMPOSE_TARGET, pidFile: join(dir, 'nginx.pid'), errorLog: join(dir, 'logs', 'error.log'), accessLog: join(dir, 'logs', 'access.log'), tempDir: join(dir, 'temp') }),
+  );
+  const result = testNginxConfig(configPath, dir);
+  t.ok(result.ok, `nginx -t (${machineNginx.stderr.trim()}): ${result.output.trim()}`);
 });
 
 t.test('the Dockerfile copies every workspace manifest before npm ci, so the lockfile matches', async (t) => {
@@ -160,7 +253,7 @@ t.test('nginx waits until every app service is healthy', async (t) => {
   for (const name of APP_SERVICES) t.equal(deps[name], 'service_healthy', `nginx depends on ${name} being healthy`);
 });
 
-t.test('notifiers scale out: no published host port and at least two replicas', async (t) => {
+t.test('notifiers scale out: no published host port and at least two replicas (--scale sets more)', async (t) => {
   const notifier = services.notifier!;
   t.same(notifier.ports ?? [], [], 'notifier publishes no host port');
   t.ok((notifier.deploy?.replicas ?? 1) >= 2, `notifier runs at least 2 replicas (got ${notifier.deploy?.replicas})`);
@@ -208,9 +301,9 @@ t.test('auth-token believes X-Forwarded-For only from private addresses (the com
   }
 });
 
-t.test('redis is redis:8.0.1-alpine with append-only persistence on a named volume', async (t) => {
+t.test('redis is redis:8.0.1-alpine (unless REDIS_IMAGE says otherwise) with append-only persistence on a named volume', async (t) => {
   const redis = services.redis!;
-  t.equal(redis.image, 'redis:8.0.1-alpine');
+  t.equal(withDefault(redis.image ?? ''), 'redis:8.0.1-alpine');
   const command = Array.isArray(redis.command) ? redis.command.join(' ') : (redis.command ?? '');
   t.match(command, /--appendonly yes\b/, 'redis runs with --appendonly yes');
   const dataVolume = (redis.volumes ?? []).map(String).find((v) => v.split(':')[1] === '/data');
@@ -280,27 +373,32 @@ t.test('the committed nginx.compose.conf and nginx.compose.conf.template are exa
 
 const LIMIT_KEYS = Object.keys(NGINX_LIMIT_VARIABLES) as Array<keyof NginxLimits>;
 const nginxEnv = environmentOf(services.nginx!);
-/** Where each of nginx's compose volumes lands in the container, by the host path mounted. */
-const nginxMounts = Object.fromEntries(
-  (services.nginx!.volumes ?? []).map((v) => {
-    const [host, container] = String(v).split(':');
-    return [host!.replace(/^\.\//, ''), container!];
-  }),
-);
-const composeTemplate = read('infra/nginx/nginx.compose.conf.template');
+const ENTRYPOINT = 'infra/nginx/edge-entrypoint.sh';
+const CHECK_LIMITS = 'infra/nginx/check-limits.sh';
 
 /**
- * What the official image's 20-envsubst-on-templates.sh makes of a template:
- * envsubst with the list of defined variables whose names match
- * NGINX_ENVSUBST_FILTER, so only those `$NAME` / `${NAME}` are replaced.
+ * Runs the edge image's entrypoint as the container would (`nginx -g …` as its
+ * command), on the committed template, with a stand-in `nginx` that only
+ * records that it was started. Gives its exit status, stderr and the config it wrote.
  */
-function envsubst(template: string, env: Record<string, string>): string {
-  const filter = new RegExp(env.NGINX_ENVSUBST_FILTER ?? '');
-  const defined = Object.keys(env).filter((name) => filter.test(name));
-  return template.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced?: string, bare?: string) => {
-    const name = (braced ?? bare)!;
-    return defined.includes(name) ? env[name]! : whole;
-  });
+function runEntrypoint(env: Record<string, string>): { status: number | null; stderr: string; config: string | undefined; nginxRan: boolean } {
+  const dir = mkdtempSync(join(tmpdir(), 'pr-edge-'));
+  try {
+    writeFileSync(join(dir, 'nginx'), `#!/bin/sh\necho "$@" > ${join(dir, 'nginx-ran')}\n`, { mode: 0o755 });
+    const result = spawnSync('sh', [`${ROOT}${ENTRYPOINT}`, 'nginx', '-g', 'daemon off;'], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${dir}:${process.env.PATH ?? ''}`,
+        EDGE_NGINX_TEMPLATE: `${ROOT}infra/nginx/nginx.compose.conf.template`,
+        EDGE_NGINX_CONFIG: join(dir, 'nginx.conf'),
+        ...env,
+      },
+    });
+    const config = existsSync(join(dir, 'nginx.conf')) ? readFileSync(join(dir, 'nginx.conf'), 'utf8') : undefined;
+    return { status: result.status, stderr: result.stderr, config, nginxRan: existsSync(join(dir, 'nginx-ran')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 t.test('compose sets nginx\'s limits by the variables npm start reads, with the same defaults', async (t) => {
@@ -310,37 +408,54 @@ t.test('compose sets nginx\'s limits by the variables npm start reads, with the 
     t.match(nginxEnv[name], new RegExp(`^\\$\\{${name}:-[^}]+\\}$`), `${name} comes from the environment, with a default`);
     t.equal(withDefault(nginxEnv[name] ?? ''), String(DEFAULT_NGINX_LIMITS[key]), `${name} defaults to ${DEFAULT_NGINX_LIMITS[key]}, as in npm start`);
   }
+  t.same(Object.keys(nginxEnv).sort(), Object.values(NGINX_LIMIT_VARIABLES).sort(), 'nginx gets these and nothing else');
   t.same(environmentOf(services['nginx-cluster']!), nginxEnv, 'nginx-cluster reads the same');
-  t.same(services['nginx-cluster']!.volumes, services.nginx!.volumes, 'and mounts the same');
+  t.same(services.nginx!.volumes ?? [], [], 'nothing is mounted: the image holds the template and its entrypoint, on any nginx base');
 });
 
-t.test('the image fills the mounted template into nginx.conf: with the defaults, exactly the baked config', async (t) => {
-  t.equal(nginxMounts['infra/nginx/nginx.compose.conf.template'], '/etc/nginx/templates/nginx.conf.template', 'the template is where the image looks for templates');
-  t.equal(nginxEnv.NGINX_ENVSUBST_OUTPUT_DIR, '/etc/nginx', 'and its output replaces /etc/nginx/nginx.conf');
+t.test('the edge image bakes in the template and an entrypoint of its own, which works on the official nginx image and on Debian\'s', async (t) => {
+  t.match(dockerfile, /^COPY infra\/nginx\/nginx\.compose\.conf\.template \/etc\/nginx\/nginx\.conf\.template$/m, 'the template where the entrypoint reads it');
+  const scripts = /^COPY (infra\/nginx\/edge-entrypoint\.sh infra\/nginx\/check-limits\.sh) (\S+)\/$/m.exec(dockerfile);
+  t.ok(scripts, 'the entrypoint and the limits check, side by side (the entrypoint runs the check from its own folder)');
+  t.match(dockerfile, new RegExp(`^ENTRYPOINT \\["${scripts?.[2]}/edge-entrypoint\\.sh"\\]$`, 'm'), 'as the entrypoint');
+  t.match(dockerfile, /^CMD \["nginx", "-g", "daemon off;"\]$/m, 'running nginx in the foreground');
+  t.match(dockerfile, /^STOPSIGNAL SIGQUIT$/m, "stopped gracefully (Debian's nginx base sets no stop signal)");
+  for (const script of [ENTRYPOINT, CHECK_LIMITS]) {
+    t.ok((statSync(`${ROOT}${script}`).mode & 0o111) !== 0, `${script} is executable (COPY keeps the mode)`);
+    t.match(read(script), /^#!\/bin\/sh\n/, `${script} is POSIX sh (busybox on alpine, dash on Debian)`);
+  }
+});
+
+t.test('the entrypoint fills the template into nginx.conf: with compose\'s defaults, or none set, exactly the committed config', async (t) => {
   const defaults = Object.fromEntries(Object.entries(nginxEnv).map(([k, v]) => [k, withDefault(v)]));
-  t.equal(envsubst(composeTemplate, defaults), nginxConf, 'envsubst with compose\'s defaults gives the committed nginx.compose.conf');
+  const withDefaults = runEntrypoint(defaults);
+  t.equal(withDefaults.status, 0, 'it succeeds');
+  t.ok(withDefaults.nginxRan, 'and starts nginx');
+  t.equal(withDefaults.config, nginxConf, "with compose's defaults: the committed nginx.compose.conf");
+  t.equal(runEntrypoint({}).config, nginxConf, 'with nothing set (docker run without compose): the same');
+  const composeTemplate = read('infra/nginx/nginx.compose.conf.template');
   const referenced = [...composeTemplate.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
-  const filled = referenced.filter((name) => name.startsWith('NGINX_'));
-  t.same([...new Set(filled)].sort(), Object.values(NGINX_LIMIT_VARIABLES).sort(), 'the template refers to each limit variable and to no other NGINX_ one');
   t.same(
-    referenced.filter((name) => new RegExp(nginxEnv.NGINX_ENVSUBST_FILTER ?? '').test(name) && !filled.includes(name)),
-    [],
-    "nginx's own $variables are left alone (NGINX_ENVSUBST_FILTER)",
+    [...new Set(referenced.filter((name) => name.startsWith('NGINX_')))].sort(),
+    Object.values(NGINX_LIMIT_VARIABLES).sort(),
+    'the template refers to each limit variable and to no other NGINX_ one',
   );
-  const custom = { ...defaults, NGINX_API_RATE: '7r/m', NGINX_API_BURST: '3', NGINX_SOCKETS_PER_ADDRESS: '9' };
-  const filledIn = envsubst(composeTemplate, custom);
-  t.match(filledIn, /zone=api_per_address:10m rate=7r\/m;/, 'a rate set in the environment reaches the config');
-  t.match(filledIn, /limit_req zone=api_per_address burst=3 nodelay;/, 'so does a burst');
-  t.match(filledIn, /limit_conn sockets_per_address 9;/, 'and a socket cap');
-  t.notMatch(filledIn, /\$\{NGINX_/, 'nothing is left unfilled');
+  const custom = runEntrypoint({ ...defaults, NGINX_API_RATE: '7r/m', NGINX_API_BURST: '3', NGINX_SOCKETS_PER_ADDRESS: '9' });
+  t.match(custom.config, /zone=api_per_address:10m rate=7r\/m;/, 'a rate set in the environment reaches the config');
+  t.match(custom.config, /limit_req zone=api_per_address burst=3 nodelay;/, 'so does a burst');
+  t.match(custom.config, /limit_conn sockets_per_address 9;/, 'and a socket cap');
+  t.notMatch(custom.config, /\$\{NGINX_/, 'nothing is left unfilled');
+  t.match(custom.config, /\$binary_remote_addr/, "nginx's own $variables are left alone");
+  const other = spawnSync('sh', [`${ROOT}${ENTRYPOINT}`, 'echo', 'not nginx'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NGINX_API_BURST: 'lots' } });
+  t.equal(other.stdout, 'not nginx\n', 'any other command runs as it is, unchecked (a shell in the image for debugging)');
 });
 
 t.test('a bad NGINX_* value stops compose\'s nginx, naming the variable, as it stops npm start', async (t) => {
-  const script = 'infra/nginx/15-check-limits.sh';
-  const mountedAt = nginxMounts[script] ?? '';
-  t.match(mountedAt, /^\/docker-entrypoint\.d\/[^/]+\.sh$/, 'the check is mounted among the entrypoint scripts');
-  t.ok(mountedAt.split('/').pop()! < '20-envsubst-on-templates.sh', 'and runs before the template is filled');
-  t.ok((statSync(`${ROOT}${script}`).mode & 0o111) !== 0, 'it is executable (the entrypoint skips scripts that are not)');
+  const refused = runEntrypoint({ NGINX_WS_UPGRADE_RATE: 'fast' });
+  t.not(refused.status, 0, 'the entrypoint exits with an error');
+  t.match(refused.stderr, 'Invalid environment: NGINX_WS_UPGRADE_RATE must be', 'naming the variable');
+  t.notOk(refused.nginxRan, 'nginx is not started');
+  t.equal(refused.config, undefined, 'and no config is written');
   const cases: Array<[keyof NginxLimits, string]> = [
     ['apiRate', '50r/s'],
     ['apiRate', '30r/m'],
@@ -372,7 +487,7 @@ t.test('a bad NGINX_* value stops compose\'s nginx, naming the variable, as it s
     } catch (err) {
       npmStart = (err as Error).message;
     }
-    const compose = spawnSync('sh', [`${ROOT}${script}`], { env: { PATH: process.env.PATH ?? '', [name]: value }, encoding: 'utf8' });
+    const compose = spawnSync('sh', [`${ROOT}${CHECK_LIMITS}`], { env: { PATH: process.env.PATH ?? '', [name]: value }, encoding: 'utf8' });
     const verdict = npmStart === undefined ? 'accepted' : 'refused';
     t.equal(compose.status === 0 ? 'accepted' : 'refused', verdict, `${name}=${JSON.stringify(value)}: ${verdict} by both`);
     if (npmStart !== undefined) {
@@ -380,7 +495,7 @@ t.test('a bad NGINX_* value stops compose\'s nginx, naming the variable, as it s
       t.match(compose.stderr, `Invalid environment: ${name} must be`, 'so does the compose check');
     }
   }
-  const unset = spawnSync('sh', [`${ROOT}${script}`], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  const unset = spawnSync('sh', [`${ROOT}${CHECK_LIMITS}`], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
   t.equal(unset.status, 0, 'unset variables are left to the defaults');
 });
 

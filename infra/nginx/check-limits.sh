@@ -1,12 +1,12 @@
 #!/bin/sh
 # nginx's per-address limits in compose come from NGINX_* variables (the
-# names `npm start` reads too). The official nginx image runs this from
-# /docker-entrypoint.d/ before 20-envsubst-on-templates.sh fills them into
-# the config: a bad value stops the container here, naming the variable,
-# with the ranges `npm start` applies (nginxLimitsEnv in
+# names `npm start` reads too). The edge image's entrypoint
+# (edge-entrypoint.sh, beside this) runs this before it fills them into the
+# config: a bad value stops the container here, naming the variable, with the
+# ranges `npm start` applies (nginxLimitsEnv in
 # infra/local-stack/src/nginx-config.ts; e2e/test/compose-config.test.ts
 # checks that both agree), on plain decimal numbers as nginx reads them.
-# An unset or empty variable is left to compose's default.
+# An unset or empty variable is left to the default.
 set -eu
 
 bad=0
