@@ -8,6 +8,7 @@ import {
   type RedisClient,
   registerHttpSecurity,
   registerJwt,
+  registerOpenApi,
   type ServiceMetrics,
   TokenStore,
 } from '@parking-realtime/server';
@@ -39,6 +40,11 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
     name: 'ws_tokens_issued_total',
     help: 'WebSocket tokens issued',
     registers: [metrics.registry],
+  });
+  await registerOpenApi(app, {
+    service: 'auth-token',
+    description: "Exchanges the main application's JWT for a short-lived, single-use WebSocket token. The wire contract: docs/protocol.md.",
+    securitySchemes: ['userJwt'],
   });
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(metrics));

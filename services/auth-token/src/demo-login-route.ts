@@ -1,5 +1,5 @@
-import { UserId } from '@parking-realtime/protocol';
-import { HttpError, toFieldErrors } from '@parking-realtime/server';
+import { DemoLoginResponse, UserId } from '@parking-realtime/protocol';
+import { described, errorResponse, HttpError, toFieldErrors } from '@parking-realtime/server';
 import { createSigner } from 'fast-jwt';
 // For the type of app.jwt, which @fastify/jwt adds (shared/server registers the plugin).
 import type {} from '@fastify/jwt';
@@ -25,7 +25,17 @@ export function demoLoginRoute(
 ): void {
   // The demo page sends events itself: a short-lived service JWT, only ever in demo mode.
   const signService = serviceJwtSecret ? createSigner({ key: serviceJwtSecret, algorithm: 'HS256', expiresIn: 3_600_000 }) : undefined;
-  app.post('/api/user/demo-login/', { config: limits.byAddress }, async (request, reply) => {
+  // The body is checked by hand (it may be absent), so the schema only describes answers.
+  const schema = {
+    summary: 'DEMO_MODE=1 only (never in production): a JWT for a demo user, and a service JWT for the demo page',
+    description: 'Body `{"user_id"?: <user id>}`, or none: a random demo user.',
+    response: {
+      200: described(DemoLoginResponse, "The demo user's JWT (`access`, 1 h), and `service_token` (scope `events:publish`, 1 h)"),
+      400: errorResponse('`invalid_request`: the body is not `{"user_id"?: <user id>}`'),
+      429: errorResponse('`rate_limited`: past the per-address limit'),
+    },
+  };
+  app.post('/api/user/demo-login/', { schema, config: limits.byAddress }, async (request, reply) => {
     const body = request.body ?? {};
     if (!DemoLoginBody.Check(body)) {
       const errors = toFieldErrors(DemoLoginBody.Errors(body));

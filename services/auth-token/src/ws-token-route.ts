@@ -1,11 +1,28 @@
-import { ErrorCode, WsTokenResponse } from '@parking-realtime/protocol';
-import { disconnectedAt, HttpError, issuedBeforeDisconnect, type RedisClient, redisUnavailable, type TokenStore, verifyJwt } from '@parking-realtime/server';
+import { ErrorCode, WsTokenResponse, WsTokensRevoked } from '@parking-realtime/protocol';
+import {
+  described,
+  disconnectedAt,
+  errorResponse,
+  HttpError,
+  issuedBeforeDisconnect,
+  type RedisClient,
+  redisUnavailable,
+  type TokenStore,
+  verifyJwt,
+} from '@parking-realtime/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 import type { TokenRateLimits } from './token-rate-limits.js';
 
 const TOKEN_STORE_DOWN = 'token store unreachable';
 const TRY_AGAIN = 'Tokens are unavailable right now; try again';
+
+// For the OpenAPI document: what each refusal means (docs/protocol.md has the codes).
+const BAD_JWT = 'The JWT is missing, malformed, expired, wrongly signed or lacks a claim it needs (an `auth_*` code)';
+const refusals = {
+  429: errorResponse('`rate_limited`: past the per-address or per-user limit; `Retry-After` says when to try again'),
+  503: errorResponse('Something it needs is unreachable for now (`redis_unavailable`: the token store); try again'),
+};
 
 /** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out; and revocation. */
 export function wsTokenRoute(
@@ -17,7 +34,18 @@ export function wsTokenRoute(
 ): void {
   app.get(
     '/api/user/ws-token/',
-    { schema: { response: { 200: WsTokenResponse } }, config: limits.byAddress },
+    {
+      schema: {
+        summary: 'A short-lived, single-use WebSocket token for the user of the JWT',
+        security: [{ userJwt: [] }],
+        response: {
+          200: described(WsTokenResponse, 'The token, to use once within `expires_in` seconds (`WS_TOKEN_TTL_SECONDS`)'),
+          401: errorResponse(`${BAD_JWT}, or was issued before its user was disconnected (\`auth_revoked\`)`),
+          ...refusals,
+        },
+      },
+      config: limits.byAddress,
+    },
     async (request, reply) => {
       const claims = verifyJwt(app, request);
       const userId = userIdFromClaims(claims, userClaim);
@@ -32,7 +60,12 @@ export function wsTokenRoute(
   );
 
   // `POST /api/user/ws-token/revoke`: the user's outstanding ws tokens stop working (on logout, or a leak).
-  app.post('/api/user/ws-token/revoke', { config: limits.byAddress }, async (request) => {
+  const revokeSchema = {
+    summary: "Revokes the user's outstanding WebSocket tokens (on logout, or a leak)",
+    security: [{ userJwt: [] }],
+    response: { 200: described(WsTokensRevoked, 'How many tokens were revoked'), 401: errorResponse(BAD_JWT), ...refusals },
+  };
+  app.post('/api/user/ws-token/revoke', { schema: revokeSchema, config: limits.byAddress }, async (request) => {
     const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
     const revoked = await tokens.revokeAll(userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
     request.log.info({ userId, revoked }, 'ws tokens revoked');

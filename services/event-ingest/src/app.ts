@@ -10,6 +10,7 @@ import {
   type RedisClient,
   registerHttpSecurity,
   registerJwt,
+  registerOpenApi,
 } from '@parking-realtime/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -36,6 +37,11 @@ export async function buildEventIngestApp(
     bodyLimit: config.bodyLimitBytes,
   });
   const serviceMetrics = deps.metrics ?? createServiceMetrics('event-ingest');
+  await registerOpenApi(app, {
+    service: 'event-ingest',
+    description: 'Takes notification events from domain services and queues them for publishing; disconnects users. The wire contract: docs/protocol.md.',
+    securitySchemes: ['serviceJwt'],
+  });
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   // A handful of services, each sending its one token with every event.

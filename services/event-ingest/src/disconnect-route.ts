@@ -1,5 +1,5 @@
 import { DisconnectUserResponse, UserId } from '@parking-realtime/protocol';
-import { disconnectUser, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
+import { described, disconnectUser, errorResponse, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -17,7 +17,18 @@ export function disconnectRoute(app: FastifyInstance, redis: RedisClient): void 
   app.post<{ Body: Static<typeof DisconnectBody> }>(
     '/internal/users/disconnect',
     {
-      schema: { body: DisconnectBody, response: { 200: DisconnectUserResponse } },
+      schema: {
+        summary: "Closes every socket of a user on every notifier (4003) and makes it stick (logout, ban); not routed by nginx",
+        security: [{ serviceJwt: [DISCONNECT_SCOPE] }],
+        body: DisconnectBody,
+        response: {
+          200: described(DisconnectUserResponse, 'Done: what it did'),
+          400: errorResponse('`invalid_request` with field errors in `errors`; `malformed_json` or `empty_body` for a body that is not JSON'),
+          401: errorResponse('The service JWT is missing, malformed, expired or wrongly signed (`auth_*`)'),
+          403: errorResponse("`auth_forbidden`: the JWT's `scope` lacks `users:disconnect`"),
+          503: errorResponse('`redis_unavailable`: nothing was done; try again'),
+        },
+      },
       validatorCompiler: TypeBoxValidatorCompiler,
       config: { validationErrorCode: 'invalid_request' },
       preValidation: requireScope(app, DISCONNECT_SCOPE),

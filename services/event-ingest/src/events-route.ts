@@ -1,5 +1,5 @@
 import { ErrorCode, EventAccepted, NotificationEvent } from '@parking-realtime/protocol';
-import { eventErrors, type NotificationProducer, redisUnavailable, requireScope } from '@parking-realtime/server';
+import { described, errorResponse, eventErrors, type NotificationProducer, redisUnavailable, requireScope } from '@parking-realtime/server';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
@@ -39,7 +39,22 @@ export function eventsRoute(app: FastifyInstance, producer: Pick<NotificationPro
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/events/',
     {
-      schema: { body: NotificationEvent, response: { 202: EventAccepted } },
+      schema: {
+        summary: 'Sends a notification event: to `user_ids`, or to every subscriber of its type',
+        description:
+          'Stored in Redis before the 202. The same `id` again within DEDUPE_TTL_SECONDS is delivered once. `data` may nest at most 32 levels of objects and arrays (MAX_DATA_DEPTH), which the schema cannot say.',
+        security: [{ serviceJwt: [PUBLISH_SCOPE] }],
+        body: NotificationEvent,
+        response: {
+          202: described(EventAccepted, 'Stored: it will be published. `id` is the given one, or one chosen for it'),
+          400: errorResponse('`invalid_event` with field errors in `errors`; `malformed_json` or `empty_body` for a body that is not JSON'),
+          401: errorResponse('The service JWT is missing, malformed, expired or wrongly signed (`auth_*`)'),
+          403: errorResponse("`auth_forbidden`: the JWT's `scope` lacks `events:publish`"),
+          413: errorResponse('`body_too_large`: past EVENTS_BODY_LIMIT_BYTES'),
+          415: errorResponse('`unsupported_media_type`: the body must be `application/json`'),
+          503: errorResponse('`redis_unavailable`: not stored (or not on enough replicas, QUEUE_MIN_REPLICAS); resend with the same `id`'),
+        },
+      },
       validatorCompiler: eventBodyCompiler,
       config: { validationErrorCode: ErrorCode.invalidEvent },
       // Auth comes before validation: an unauthenticated caller learns nothing about the schema.

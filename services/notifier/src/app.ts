@@ -3,6 +3,8 @@ import {
   CONTROL_CHANNEL,
   countAuthFailures,
   disconnectedAt,
+  documentWebSocketRoute,
+  errorResponse,
   createServiceMetrics,
   healthRoutes,
   installErrorHandler,
@@ -11,6 +13,7 @@ import {
   metricsRoute,
   notificationTypeOfChannel,
   type Redis,
+  registerOpenApi,
   type RedisClient,
   slotOf,
   type ServiceMetrics,
@@ -51,6 +54,12 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   });
   const serviceMetrics = deps.metrics ?? createServiceMetrics('notifier');
   const metrics = createNotifierMetrics(serviceMetrics);
+  await registerOpenApi(app, {
+    service: 'notifier',
+    description:
+      'Serves the notification WebSocket. Only its HTTP side is here (the upgrade and the operations routes); the frames are in docs/asyncapi.json, the whole contract in docs/protocol.md.',
+    securitySchemes: ['wsToken'],
+  });
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   app.decorateRequest('wsUserId', undefined);
   app.decorateRequest('wsTokenIssuedAt', 0);
@@ -84,7 +93,13 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   const disconnects = new DisconnectMarks();
   app.get(
     '/ws/notifications/',
-    { websocket: true, preValidation: upgradeAuth(tokens, deps.redis, config.allowedOrigins) },
+    {
+      websocket: true,
+      // A copy: @fastify/websocket marks the route's schema hidden.
+      schema: { ...upgradeSchema },
+      config: documentWebSocketRoute,
+      preValidation: upgradeAuth(tokens, deps.redis, config.allowedOrigins),
+    },
     (socket, request) => {
       const userId = request.wsUserId!;
       const log = request.log;
@@ -200,6 +215,21 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   await subscriber.ensure([CONTROL_CHANNEL]);
   return app;
 }
+
+/** The upgrade's HTTP side, for the OpenAPI document; the frames are docs/asyncapi.json's. */
+const upgradeSchema = {
+  summary: 'Opens the notification WebSocket (GET with `Upgrade: websocket`)',
+  description:
+    'The token (`?token=`) is consumed before the upgrade: single-use. After the upgrade, JSON text frames both ways (docs/asyncapi.json, docs/protocol.md).',
+  security: [{ wsToken: [] }],
+  response: {
+    101: { description: 'Switching Protocols: the socket is open', type: 'null' },
+    403: errorResponse(
+      'Refused before the upgrade: `ws_token_missing`, `ws_token_invalid` (unknown, expired, used, or issued before its user was disconnected), `origin_not_allowed` (ALLOWED_ORIGINS)',
+    ),
+    426: errorResponse('`upgrade_required`: a plain HTTP request; this endpoint only speaks WebSocket'),
+  },
+};
 
 /**
  * Lets the upgrade's HTTP request go once the socket is open, so an idle socket

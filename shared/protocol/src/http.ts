@@ -1,9 +1,23 @@
 import { type Static, Type } from 'typebox';
+import { UserId } from './events.js';
 
 /** `GET /api/user/ws-token/` → 200 */
 export const WsTokenResponse = Type.Object({
   ws_token: Type.String(),
   expires_in: Type.Integer(),
+});
+
+/** `POST /api/user/ws-token/revoke` → 200: how many of the user's outstanding ws tokens were deleted. */
+export const WsTokensRevoked = Type.Object({ revoked: Type.Integer({ minimum: 0 }) });
+
+/**
+ * `POST /api/user/demo-login/` → 200 (DEMO_MODE=1 only): a JWT for a demo
+ * user, and a service JWT (scope `events:publish`) when the service has a key for it.
+ */
+export const DemoLoginResponse = Type.Object({
+  access: Type.String(),
+  user_id: UserId,
+  service_token: Type.Optional(Type.String()),
 });
 
 /** `POST /internal/users/disconnect` → 200, and what `npm run disconnect-user` prints. */
@@ -33,6 +47,8 @@ export const ErrorBody = Type.Object({
 });
 
 export type WsTokenResponse = Static<typeof WsTokenResponse>;
+export type WsTokensRevoked = Static<typeof WsTokensRevoked>;
+export type DemoLoginResponse = Static<typeof DemoLoginResponse>;
 export type EventAccepted = Static<typeof EventAccepted>;
 export type DisconnectUserResponse = Static<typeof DisconnectUserResponse>;
 export type FieldError = Static<typeof FieldError>;

@@ -1,5 +1,6 @@
-import { ErrorCode } from '@parking-realtime/protocol';
+import { ErrorBody, ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { isCluster, type RedisClient } from './redis.js';
 
 export interface ReadinessChecks {
@@ -29,10 +30,26 @@ async function redisReady(redis: RedisClient): Promise<boolean> {
   return /cluster_state:ok/.test(info);
 }
 
+/** Each check by name: `redis`, and the service's extras. */
+const ReadinessResults = Type.Record(Type.String(), Type.Boolean());
+
+const healthSchema = {
+  summary: 'Liveness: the process answers',
+  response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }) },
+};
+
+const readySchema = {
+  summary: 'Readiness: Redis reachable (on a cluster, `cluster_state:ok`), and the service-specific checks',
+  response: {
+    200: Type.Object({ status: Type.Literal('ready'), checks: ReadinessResults }, { description: 'Ready' }),
+    503: Type.Object({ ...ErrorBody.properties, checks: ReadinessResults }, { description: 'Not ready (`redis_unavailable`); `checks` says which part' }),
+  },
+};
+
 /** `GET /healthz`: the process is alive. `GET /readyz`: it can do its job (Redis reachable, and the extras). */
 export function healthRoutes(app: FastifyInstance, checks: ReadinessChecks): void {
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/healthz', { schema: healthSchema, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: readySchema, logLevel: 'warn' }, async (_request, reply) => {
     const results: Record<string, boolean> = { redis: await redisReady(checks.redis) };
     for (const [name, check] of Object.entries(checks.extra ?? {})) results[name] = check();
     const ready = Object.values(results).every(Boolean);

@@ -17,3 +17,4 @@ export * from './metrics.js';
 export * from './user-disconnect.js';
 export * from './http-security.js';
 export * from './replica-wait.js';
+export * from './openapi.js';

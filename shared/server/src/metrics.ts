@@ -11,7 +11,11 @@ export function createMetricsRegistry(service: string): Registry {
 
 /** `GET /metrics` in Prometheus' text format. Not routed by nginx: scrape the service directly. */
 export function metricsRoute(app: FastifyInstance, registry: Registry): void {
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+  const schema = {
+    summary: "Prometheus metrics: the service's own and Node's process metrics",
+    response: { 200: { description: "Prometheus' text exposition format", content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  app.get('/metrics', { schema, logLevel: 'warn' }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
