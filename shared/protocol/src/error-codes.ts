@@ -17,6 +17,12 @@ export const ErrorCode = {
   authWrongAudience: 'auth_wrong_audience',
   /** The JWT's `iss` is missing or not the one this service is configured to accept (JWT_ISSUER). */
   authWrongIssuer: 'auth_wrong_issuer',
+  /** Keys come from a JWKS (JWT_JWKS_URL) and the JWT's header names none (`kid`). */
+  authKidMissing: 'auth_kid_missing',
+  /** Keys come from a JWKS and none in it has the JWT's `kid` (also after fetching it again). */
+  authKidUnknown: 'auth_kid_unknown',
+  /** The JWKS could not be fetched for a key not held: 503, the client should retry. */
+  jwksUnavailable: 'jwks_unavailable',
   // WebSocket upgrade
   wsTokenMissing: 'ws_token_missing',
   wsTokenInvalid: 'ws_token_invalid',
