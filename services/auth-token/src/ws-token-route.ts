@@ -47,7 +47,7 @@ export function wsTokenRoute(
       config: limits.byAddress,
     },
     async (request, reply) => {
-      const claims = verifyJwt(app, request);
+      const claims = await verifyJwt(app, request);
       const userId = userIdFromClaims(claims, userClaim);
       await limits.chargeUser(request, reply, userId);
       await refuseIfDisconnectedSince(tokens.redis, request, userId, claims.iat);
@@ -66,7 +66,7 @@ export function wsTokenRoute(
     response: { 200: described(WsTokensRevoked, 'How many tokens were revoked'), 401: errorResponse(BAD_JWT), ...refusals },
   };
   app.post('/api/user/ws-token/revoke', { schema: revokeSchema, config: limits.byAddress }, async (request) => {
-    const userId = userIdFromClaims(verifyJwt(app, request), userClaim);
+    const userId = userIdFromClaims(await verifyJwt(app, request), userClaim);
     const revoked = await tokens.revokeAll(userId).catch(redisUnavailable(request, TOKEN_STORE_DOWN, TRY_AGAIN));
     request.log.info({ userId, revoked }, 'ws tokens revoked');
     return { revoked };

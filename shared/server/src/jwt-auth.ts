@@ -3,10 +3,18 @@ import { ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './http-errors.js';
 
+/**
+ * The public key for one token, looked up from its header (`kid`) before its
+ * signature is checked: a JWKS. Throw an HttpError to answer with it (a 401
+ * for a key that does not exist, a 503 when the keys cannot be fetched); any
+ * other error is answered 503 `jwks_unavailable`.
+ */
+export type JwtKeyResolver = (token: { header: Record<string, unknown> }) => Promise<string>;
+
 export interface JwtVerification {
   algorithm: 'HS256' | 'RS256' | 'ES256';
-  /** HS256 secret, or PEM public key. */
-  key: string;
+  /** HS256 secret, PEM public key, or a resolver that finds each token's public key (RS256/ES256). */
+  key: string | JwtKeyResolver;
   clockSkewSeconds: number;
   /** Set: a token must carry this `aud` (alone or in its list), else 401 auth_wrong_audience. */
   audience?: string | undefined;
@@ -57,7 +65,8 @@ export interface JwtRegistrationOptions {
    * the clock skew) hold, so a caller that sends the same token with every
    * request (a service) is not HMAC-checked and parsed each time. Failures are
    * never remembered. Default 0: none, for callers whose tokens are each seen
-   * about once (users).
+   * about once (users). Not with a key resolver: a remembered token would
+   * outlive its key's removal from the set.
    */
   verifiedCacheSize?: number;
 }
@@ -107,13 +116,20 @@ const registrations = new WeakMap<FastifyInstance, { config: JwtVerification; re
  * aud/iss check for a token that lacks the claim, hence `requiredClaims`).
  */
 export async function registerJwt(app: FastifyInstance, config: JwtVerification, options: JwtRegistrationOptions = {}): Promise<void> {
+  const size = options.verifiedCacheSize ?? 0;
+  if (typeof config.key === 'function') {
+    if (config.algorithm === 'HS256') throw new Error('registerJwt: a key resolver is for RS256/ES256 public keys');
+    if (size > 0) throw new Error('registerJwt: verifiedCacheSize is not for a key resolver (a removed key must stop verifying)');
+  }
   const clockTolerance = config.clockSkewSeconds * 1000;
   const requiredClaims = ['exp'];
   if (config.audience !== undefined) requiredClaims.push('aud');
   if (config.issuer !== undefined) requiredClaims.push('iss');
   await app.register(jwt, {
-    // This service never signs: for RS256/ES256 it holds only the public key.
-    secret: config.algorithm === 'HS256' ? config.key : { public: config.key, private: undefined as unknown as string },
+    // This service never signs: for RS256/ES256 it holds only the public key. A
+    // resolver is fast-jwt's key fetcher: app.jwt.verify then calls it with the
+    // decoded token and returns a promise, with fast-jwt's own error codes.
+    secret: config.algorithm === 'HS256' ? (config.key as string) : { public: config.key, private: undefined as unknown as string },
     verify: {
       algorithms: [config.algorithm],
       clockTolerance,
@@ -123,7 +139,6 @@ export async function registerJwt(app: FastifyInstance, config: JwtVerification,
       ...(config.issuer !== undefined ? { allowedIss: config.issuer } : {}),
     },
   });
-  const size = options.verifiedCacheSize ?? 0;
   registrations.set(app, { config, remembered: size > 0 ? new VerifiedTokens(size, clockTolerance) : undefined });
 }
 
@@ -138,21 +153,35 @@ export function bearerToken(request: FastifyRequest): string {
   return token;
 }
 
-/** Verifies the request's JWT: signature, algorithm, exp (required) and nbf with skew, aud and iss when configured. */
-export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Readonly<Record<string, unknown>> {
+/**
+ * Verifies the request's JWT: signature, algorithm, exp (required) and nbf
+ * with skew, aud and iss when configured. Asynchronous since a key resolver
+ * may fetch the key; with a static key nothing waits. (Not
+ * `request.jwtVerify()`: it folds fast-jwt's codes into one, and the codes
+ * below are what clients and `auth_failures_total` see.)
+ */
+export async function verifyJwt(app: FastifyInstance, request: FastifyRequest): Promise<Readonly<Record<string, unknown>>> {
   const token = bearerToken(request);
   const registration = registrations.get(app);
   const remembered = registration?.remembered;
   const cached = remembered?.get(token, Date.now());
   if (cached) return cached;
   try {
-    const payload = app.jwt.verify<object>(token) as unknown;
+    // A promise with a key resolver, the payload itself with a static key.
+    const payload = (await (app.jwt.verify<object>(token) as unknown)) as unknown;
     if (typeof payload !== 'object' || payload === null) throw new HttpError(401, ErrorCode.authMalformed, 'The token is malformed');
     remembered?.remember(token, payload as Record<string, unknown>);
     return payload as Record<string, unknown>;
   } catch (err) {
     if (err instanceof HttpError) throw err;
     const code = (err as { code?: string }).code ?? '';
+    if (code === 'FAST_JWT_KEY_FETCHING_ERROR') {
+      // fast-jwt wraps what the key resolver threw; its HttpError is the answer.
+      const original = (err as { originalError?: unknown }).originalError;
+      if (original instanceof HttpError) throw original;
+      request.log.warn({ err: { message: (original as Error | undefined)?.message ?? (err as Error).message } }, 'JWT key lookup failed');
+      throw new HttpError(503, ErrorCode.jwksUnavailable, 'The signing keys are unavailable right now; try again');
+    }
     if (registration && (code === 'FAST_JWT_MISSING_REQUIRED_CLAIM' || code === 'FAST_JWT_INVALID_CLAIM_VALUE')) {
       const [ourCode, message] = claimRefusal(app.jwt.decode<Record<string, unknown>>(token) ?? {}, registration.config);
       throw new HttpError(401, ourCode, message);
@@ -168,7 +197,7 @@ export function verifyJwt(app: FastifyInstance, request: FastifyRequest): Readon
  */
 export function requireScope(app: FastifyInstance, scope: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const claim = verifyJwt(app, request).scope;
+    const claim = (await verifyJwt(app, request)).scope;
     const scopes = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
     if (!scopes.includes(scope)) throw new HttpError(403, ErrorCode.authForbidden, `The token lacks the ${scope} scope`);
   };
