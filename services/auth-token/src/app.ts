@@ -15,8 +15,9 @@ import {
 import { Counter } from 'prom-client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import type { AuthTokenConfig } from './config.js';
+import type { AuthTokenConfig, JwksConfig } from './config.js';
 import { demoLoginRoute } from './demo-login-route.js';
+import { type JwksKeys, jwksKeys } from './jwks-keys.js';
 import { registerTokenRateLimits } from './token-rate-limits.js';
 import { wsTokenRoute } from './ws-token-route.js';
 
@@ -48,11 +49,25 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   });
   await registerHttpSecurity(app, config.corsOrigins);
   installErrorHandler(app, countAuthFailures(metrics));
-  await registerJwt(app, config.jwt);
+  const jwks = config.jwt.jwks && userJwks(app, config.jwt.jwks, metrics);
+  await registerJwt(app, { ...config.jwt, key: jwks ? jwks.resolve : (config.jwt.key as string) });
   const limits = await registerTokenRateLimits(app, deps.redis, config.rateLimits);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), limits, config.jwt.userClaim, () => tokensIssued.inc());
   if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret, config.jwt);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);
   return app;
+}
+
+/** The keys of JWT_JWKS_URL, fetched once the app is ready (start-up waits for that fetch, never fails for it), and counted. */
+function userJwks(app: FastifyInstance, config: JwksConfig, metrics: ServiceMetrics): JwksKeys {
+  const fetches = new Counter({
+    name: 'jwks_fetches_total',
+    help: 'Requests for the JWKS (JWT_JWKS_URL) by result: ok (answered 200) or error',
+    labelNames: ['result'],
+    registers: [metrics.registry],
+  });
+  const keys = jwksKeys(config, { log: app.log, onFetch: (result) => fetches.inc({ result }) });
+  app.addHook('onReady', keys.warmUp);
+  return keys;
 }

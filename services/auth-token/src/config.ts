@@ -29,10 +29,21 @@ export const authTokenEnv = {
   PORT: port(8001),
   /** HS256 key shared with the main application (SimpleJWT's SIGNING_KEY). Dev default outside production. */
   JWT_SECRET: SecretSchema,
-  /** Pinned algorithm. Default HS256; RS256/ES256 need JWT_PUBLIC_KEY. */
+  /** Pinned algorithm. Default HS256; RS256/ES256 need JWT_PUBLIC_KEY or JWT_JWKS_URL. */
   JWT_ALGORITHM: Type.Union(JWT_ALGORITHMS.map((a) => Type.Literal(a)), { default: 'HS256' }),
   /** PEM public key for RS256/ES256. */
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * URL of a JSON Web Key Set holding the RS256/ES256 public keys (instead of
+   * JWT_PUBLIC_KEY): each JWT's `kid` picks its key, so the main app can
+   * rotate keys without a restart here. https in production. Default unset.
+   */
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: CLAIM_VALUE, maxLength: 2048 })),
+  /**
+   * How long a fetched key set is used before it is fetched again: a key
+   * removed from it stops verifying at most this long after. Default 600 s.
+   */
+  JWT_JWKS_CACHE_SECONDS: Type.Integer({ default: 600, minimum: 1, maximum: 86_400 }),
   /** Claim holding the user id. Default user_id (SimpleJWT), falling back to sub. */
   JWT_USER_CLAIM: Type.String({ default: 'user_id', minLength: 1 }),
   /**
@@ -66,6 +77,14 @@ export const authTokenEnv = {
   SERVICE_JWT_SECRET: SecretSchema,
 };
 
+export interface JwksConfig {
+  url: URL;
+  /** JWT_ALGORITHM: every key used is one of its kind. */
+  algorithm: 'RS256' | 'ES256';
+  /** A fetched key set is used this long, then fetched again. */
+  cacheSeconds: number;
+}
+
 export interface AuthTokenConfig {
   host: string;
   port: number;
@@ -74,8 +93,10 @@ export interface AuthTokenConfig {
   corsOrigins: string[];
   jwt: {
     algorithm: JwtAlgorithm;
-    /** HS256 secret, or PEM public key. */
-    key: string;
+    /** HS256 secret, or PEM public key; undefined when the keys come from `jwks`. */
+    key: string | undefined;
+    /** Where the RS256/ES256 public keys come from, by `kid` (JWT_JWKS_URL), when set. */
+    jwks: JwksConfig | undefined;
     userClaim: string;
     clockSkewSeconds: number;
     /** Required `aud`, when set. */
@@ -99,14 +120,23 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
   if (env.TRUST_PROXY_HOPS) {
     throw new ConfigError('Invalid environment: TRUST_PROXY_HOPS is replaced by TRUST_PROXY, the addresses of the proxies (TRUST_PROXY=127.0.0.1 behind a local nginx)');
   }
-  let key: string;
+  let key: string | undefined;
+  let jwks: JwksConfig | undefined;
   let usingDevSecret = false;
+  if (e.JWT_JWKS_URL === undefined && env.JWT_JWKS_CACHE_SECONDS) {
+    throw new ConfigError('Invalid environment: JWT_JWKS_CACHE_SECONDS is set but JWT_JWKS_URL is not (keys come from JWT_SECRET or JWT_PUBLIC_KEY)');
+  }
   if (e.JWT_ALGORITHM === 'HS256') {
+    // A JWKS holds public keys; an HS256 secret is never published.
+    if (e.JWT_JWKS_URL !== undefined) throw new ConfigError('Invalid environment: JWT_JWKS_URL needs JWT_ALGORITHM=RS256 or ES256 (a JWKS publishes public keys, not HS256 secrets)');
     const s = requireSecret('JWT_SECRET', e.JWT_SECRET, e.NODE_ENV);
     key = s.secret;
     usingDevSecret = s.isDevDefault;
+  } else if (e.JWT_JWKS_URL !== undefined) {
+    if (e.JWT_PUBLIC_KEY) throw new ConfigError('Invalid environment: set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both');
+    jwks = { url: parseJwksUrl(e.JWT_JWKS_URL, e.NODE_ENV), algorithm: e.JWT_ALGORITHM, cacheSeconds: e.JWT_JWKS_CACHE_SECONDS };
   } else {
-    if (!e.JWT_PUBLIC_KEY) throw new ConfigError(`Invalid environment: JWT_PUBLIC_KEY is required when JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
+    if (!e.JWT_PUBLIC_KEY) throw new ConfigError(`Invalid environment: JWT_PUBLIC_KEY or JWT_JWKS_URL is required when JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
     key = e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
   }
   if (e.DEMO_MODE === '1') {
@@ -122,6 +152,7 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     jwt: {
       algorithm: e.JWT_ALGORITHM as JwtAlgorithm,
       key,
+      jwks,
       userClaim: e.JWT_USER_CLAIM,
       clockSkewSeconds: e.JWT_CLOCK_SKEW_SECONDS,
       audience: e.JWT_AUDIENCE,
@@ -138,4 +169,23 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
     demoMode: e.DEMO_MODE === '1',
     demoServiceJwtSecret: e.DEMO_MODE === '1' ? requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV).secret : undefined,
   };
+}
+
+/** JWT_JWKS_URL as a URL: http(s), no credentials (fetch refuses them), https in production. */
+function parseJwksUrl(value: string, nodeEnv: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Invalid environment: JWT_JWKS_URL: ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`Invalid environment: JWT_JWKS_URL: ${JSON.stringify(value)} is not an http(s) URL`);
+  }
+  if (url.username || url.password) throw new ConfigError('Invalid environment: JWT_JWKS_URL must not carry credentials');
+  // Whoever can alter the key set in transit can sign any user's JWT.
+  if (url.protocol === 'http:' && nodeEnv === 'production') {
+    throw new ConfigError('Invalid environment: JWT_JWKS_URL must be https when NODE_ENV=production');
+  }
+  return url;
 }
