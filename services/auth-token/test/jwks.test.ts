@@ -218,6 +218,20 @@ t.test('with the JWKS server down, held keys verify and an unknown kid gets 503 
   await waitFor(async () => (await wsToken(app, jwtSignedWith(keyC, 6))).status === 200, 5000, 'the new key to verify once the server is back');
 });
 
+t.test('with the JWKS server down, a held key is not used past the cache time: 503, not a stale key', async (t) => {
+  const jwks = await jwksServer([keyA]);
+  const fetchedBy = Date.now();
+  const app = await authToken(jwks, { JWT_JWKS_CACHE_SECONDS: '2' });
+  await jwks.stop();
+  t.same(await wsToken(app, jwtSignedWith(keyA, 8)), { status: 200 }, 'held');
+  const refused = await waitFor(async () => {
+    const res = await wsToken(app, jwtSignedWith(keyA, 8));
+    return res.status !== 200 && res;
+  }, 10_000, 'the held key to expire');
+  t.same(refused, { status: 503, code: 'jwks_unavailable', message: 'The signing keys are unavailable right now; try again' });
+  t.ok(Date.now() - fetchedBy >= 2000, 'not before the 2 s cache time');
+});
+
 t.test('a flood of 50 made-up kids costs at most one fetch per refetch interval, with the server up or failing', async (t) => {
   const jwks = await jwksServer([keyA]);
   const app = await authToken(jwks, { JWT_JWKS_CACHE_SECONDS: '10' }); // refetch interval: 1 s
