@@ -21,7 +21,9 @@ const TRY_AGAIN = 'Tokens are unavailable right now; try again';
 const BAD_JWT = 'The JWT is missing, malformed, expired, wrongly signed or lacks a claim it needs (an `auth_*` code)';
 const refusals = {
   429: errorResponse('`rate_limited`: past the per-address or per-user limit; `Retry-After` says when to try again'),
-  503: errorResponse('Something it needs is unreachable for now (`redis_unavailable`: the token store); try again'),
+  503: errorResponse(
+    "Something it needs is unreachable for now (`redis_unavailable`: the token store; `jwks_unavailable`: the JWKS holding the JWT's key, with `JWT_JWKS_URL`); try again",
+  ),
 };
 
 /** `GET /api/user/ws-token/`: the app's JWT in, a short-lived single-use WebSocket token out; and revocation. */
