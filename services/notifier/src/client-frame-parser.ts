@@ -24,7 +24,7 @@ export type ParsedFrame =
 
 /**
  * Turns a client's frame into a typed message, or says exactly what is wrong
- * with it, by the codes DESIGN.md lists. Never throws.
+ * with it, by the codes docs/protocol.md lists. Never throws.
  */
 export function parseClientFrame(data: Buffer, isBinary: boolean, maxBytes: number): ParsedFrame {
   if (isBinary) return fail(ErrorCode.binaryFrame, 'Frames must be JSON text');
