@@ -123,9 +123,6 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
   let key: string | undefined;
   let jwks: JwksConfig | undefined;
   let usingDevSecret = false;
-  if (e.JWT_JWKS_URL === undefined && env.JWT_JWKS_CACHE_SECONDS) {
-    throw new ConfigError('Invalid environment: JWT_JWKS_CACHE_SECONDS is set but JWT_JWKS_URL is not (keys come from JWT_SECRET or JWT_PUBLIC_KEY)');
-  }
   if (e.JWT_ALGORITHM === 'HS256') {
     // A JWKS holds public keys; an HS256 secret is never published.
     if (e.JWT_JWKS_URL !== undefined) throw new ConfigError('Invalid environment: JWT_JWKS_URL needs JWT_ALGORITHM=RS256 or ES256 (a JWKS publishes public keys, not HS256 secrets)');
