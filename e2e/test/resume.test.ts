@@ -10,7 +10,8 @@ const env = { REDIS_URL: redis.url, JWT_SECRET, SERVICE_JWT_SECRET: 'e2e-service
 const [auth, notifier, ingest] = await Promise.all([
   startService('auth-token', env),
   startService('notifier', env),
-  startService('event-ingest', env),
+  // A small memory guard, so the gap test can outrun history without waiting out the 2-minute window.
+  startService('event-ingest', { ...env, HISTORY_MAX_ENTRIES: '100' }),
 ]);
 const services: ServiceProcess[] = [auth!, notifier!, ingest!];
 const producer = createNotificationProducer({ connection: redis.url });
@@ -100,7 +101,7 @@ t.test('when history no longer reaches back, resume_gap comes first, then what i
   await producer.send({ type: 'reservation', message: 'seen', data: { tag: 'gap-seen' }, user_ids: ['r4'] });
   const seen = await first.next(tagged('gap-seen'));
   await first.close();
-  // Well past the history bound (100 by default): the oldest are trimmed.
+  // Well past the history bound (HISTORY_MAX_ENTRIES=100 here): the oldest are trimmed.
   for (let seq = 1; seq <= 300; seq++) {
     await producer.send({ type: 'reservation', message: `g${seq}`, data: { tag: 'gap', seq }, user_ids: ['r4'] });
   }

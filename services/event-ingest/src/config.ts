@@ -14,6 +14,7 @@ import {
   SecretSchema,
 } from '@parking-realtime/server';
 import { Type } from 'typebox';
+import { DEFAULT_HISTORY_MAX_ENTRIES, DEFAULT_HISTORY_WINDOW_SECONDS } from './notification-publisher.js';
 
 /** Every variable event-ingest reads; the README lists them with these defaults. */
 export const eventIngestEnv = {
@@ -35,8 +36,12 @@ export const eventIngestEnv = {
    * worker takes the queue one job (one batch of events) at a time, for order.
    */
   WORKER_CONCURRENCY: Type.Integer({ default: 1, minimum: 0, maximum: 1 }),
-  /** Entries kept per history stream. Default 100. */
-  HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 100_000 }),
+  /** Everything published to a stream this recently stays in its history (a resume within it loses nothing). Default 120 s. */
+  HISTORY_WINDOW_SECONDS: Type.Integer({ default: DEFAULT_HISTORY_WINDOW_SECONDS, minimum: 1, maximum: 86_400 }),
+  /** Past this many entries, a stream drops what is older than the window. Default 100. */
+  HISTORY_MAX_LENGTH: Type.Integer({ default: 100, minimum: 1, maximum: 1_000_000 }),
+  /** The most entries a stream holds whatever the rate: the memory guard, sized for the window at 200 notifications/s. Default 30000. */
+  HISTORY_MAX_ENTRIES: Type.Integer({ default: DEFAULT_HISTORY_MAX_ENTRIES, minimum: 100, maximum: 1_000_000 }),
   /** Entries older than this leave the history streams, and a stream expires this long after its last entry. Default 86400 s. */
   HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
   /** A job whose worker stops renewing its lock this long is taken up again by another. Default 30000 ms. */
@@ -72,6 +77,8 @@ export interface EventIngestConfig {
   runWorker: boolean;
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
+  historyWindowSeconds: number;
+  historyMaxEntries: number;
   workerLockMs: number;
   workerFault: { delayMs: number; phase: 'before' | 'after' } | undefined;
   bodyLimitBytes: number;
@@ -82,6 +89,12 @@ export interface EventIngestConfig {
 export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): EventIngestConfig {
   const e = loadEnv(eventIngestEnv, env);
   const secret = requireSecret('SERVICE_JWT_SECRET', e.SERVICE_JWT_SECRET, e.NODE_ENV);
+  if (e.HISTORY_WINDOW_SECONDS > e.HISTORY_MAX_AGE_SECONDS) {
+    throw new ConfigError('Invalid environment: HISTORY_WINDOW_SECONDS must not exceed HISTORY_MAX_AGE_SECONDS (nothing older than the maximum age is kept)');
+  }
+  if (e.HISTORY_MAX_LENGTH > e.HISTORY_MAX_ENTRIES) {
+    throw new ConfigError('Invalid environment: HISTORY_MAX_LENGTH must not exceed HISTORY_MAX_ENTRIES (the most entries a stream holds)');
+  }
   if (e.WORKER_FAULT_DELAY_MS > 0 && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid environment: WORKER_FAULT_DELAY_MS is for fault tests and refused when NODE_ENV=production');
   }
@@ -102,6 +115,8 @@ export function loadEventIngestConfig(env: NodeJS.ProcessEnv = process.env): Eve
     runWorker: e.WORKER_CONCURRENCY > 0,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
+    historyWindowSeconds: e.HISTORY_WINDOW_SECONDS,
+    historyMaxEntries: e.HISTORY_MAX_ENTRIES,
     workerLockMs: e.WORKER_LOCK_MS,
     workerFault: e.WORKER_FAULT_DELAY_MS > 0 ? { delayMs: e.WORKER_FAULT_DELAY_MS, phase: e.WORKER_FAULT_PHASE as 'before' | 'after' } : undefined,
     bodyLimitBytes: e.EVENTS_BODY_LIMIT_BYTES,

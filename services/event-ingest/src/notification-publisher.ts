@@ -27,11 +27,27 @@ type PublishingRedis = RedisClient & {
 export const MAX_TARGETS_PER_CALL = 256;
 
 export interface PublisherOptions {
+  /** An event id published to a stream is remembered this long (and at most `historyMaxEntries` per stream). */
   dedupeTtlSeconds: number;
+  /** Past this many entries, a stream drops what is older than the window. */
   historyMaxLength: number;
   /** Entries older than this leave the history, and a stream expires this long after its last entry. */
   historyMaxAgeSeconds: number;
+  /** Everything published to a stream this recently stays in its history. Default DEFAULT_HISTORY_WINDOW_SECONDS. */
+  historyWindowSeconds?: number;
+  /** The most entries a stream holds whatever the rate (approximate): the memory guard. Default DEFAULT_HISTORY_MAX_ENTRIES. */
+  historyMaxEntries?: number;
 }
+
+/** Two minutes: longer than a notifier crash, a deploy or a phone changing networks takes to come back from. */
+export const DEFAULT_HISTORY_WINDOW_SECONDS = 120;
+
+/**
+ * The window at the rated load, 200 notifications/s on one stream, with a
+ * quarter to spare: 200 × 120 × 1.25. About 8 MB per stream that full
+ * (docs/reliability.md has the measurement).
+ */
+export const DEFAULT_HISTORY_MAX_ENTRIES = 30_000;
 
 interface PendingPublish {
   event: AcceptedEvent;
@@ -202,15 +218,17 @@ export class NotificationPublisher {
   private run(call: readonly Entry[]): Promise<[string[], string[]]> {
     const keys: string[] = [];
     const argv: Array<string | number> = [
-      this.options.dedupeTtlSeconds,
+      this.options.dedupeTtlSeconds * 1000,
       this.options.historyMaxLength,
       this.options.historyMaxAgeSeconds * 1000,
       this.publishCommand,
+      (this.options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS) * 1000,
+      this.options.historyMaxEntries ?? DEFAULT_HISTORY_MAX_ENTRIES,
     ];
     for (const { pending, targets, body } of call) {
-      argv.push(targets.length, pending.event.type, body);
+      argv.push(targets.length, pending.event.id, pending.event.type, body);
       for (const { channel, stream } of targets) {
-        keys.push(historyKey(channel), epochKey(channel), publishedKey(channel, pending.event.id));
+        keys.push(historyKey(channel), epochKey(channel), publishedKey(channel));
         argv.push(channel, stream);
       }
     }

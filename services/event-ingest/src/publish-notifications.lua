@@ -4,52 +4,60 @@
 -- and on a cluster every target of one call lies in one slot.
 --
 -- For each target of each entry, in order:
---   * if the event was published to this stream before (within the dedupe
---     window) it is skipped, so a retry never reaches a target twice, whatever
---     failed first;
+--   * if the event was published to this stream before (its id is in the
+--     stream's dedupe set, within the dedupe window) it is skipped, so a
+--     retry never reaches a target twice, whatever failed first;
 --   * the notification gets the stream's next id (XADD *): positions are per
 --     stream, with no clock shared between streams;
 --   * the stream's epoch is the id of its first entry since it last began: a
 --     stream that expired or was lost begins again with a new epoch, which
 --     tells a resuming client its position there no longer counts;
---   * the entry (type and frame body) is appended to the history, which is
---     trimmed by count and by age and expires with the maximum age, and the
+--   * the entry (type and frame body) is appended to the history, and the
 --     frame is published on the stream's channel.
+-- History is kept by time first: everything from the last window stays;
+-- older entries stay while the stream holds at most the soft length, and
+-- never past the maximum age (the stream expires with it). The hard length
+-- bounds a stream whatever the rate (the memory guard). The dedupe set keeps
+-- each event id for the dedupe window, and at most the hard length of them.
 -- A stream whose append failed is blocked for the rest of the call: later
 -- targets on it are not published (their entry answers `skip`), so nothing
 -- overtakes a failure on the same stream; other streams go on.
 --
--- KEYS                per target: history stream, epoch, published marker
--- ARGV[1]             dedupe TTL (seconds)
--- ARGV[2]             history max length (entries, approximate)
+-- KEYS                per target: history stream, epoch, dedupe set
+-- ARGV[1]             dedupe window (milliseconds)
+-- ARGV[2]             soft length: past it, entries older than the window go
 -- ARGV[3]             history max age (milliseconds)
 -- ARGV[4]             PUBLISH, or SPUBLISH on a cluster
--- then per entry:     number of targets n, notification type, frame body
---                     (the frame after its id, stream and epoch, without the
---                     comma before it), then per target its channel and its
---                     stream's name in frames
+-- ARGV[5]             history window (milliseconds)
+-- ARGV[6]             hard length (entries, approximate)
+-- then per entry:     number of targets n, event id, notification type,
+--                     frame body (the frame after its id, stream and epoch,
+--                     without the comma before it), then per target its
+--                     channel and its stream's name in frames
 -- Returns { per entry: `ok` (published to at least one target), `dup` (every
 -- target had it before), `err:<message>`, or `skip` (behind a failure);
 -- then the channels of the streams blocked }.
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl, maxLen, maxAgeMs, publish = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local dedupeMs, softLength, maxAgeMs, publish = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local windowMs, hardLength = tonumber(ARGV[5]), ARGV[6]
 local oldest = string.format('%d-0', now - maxAgeMs)
+local windowStart = string.format('%d-0', now - windowMs)
 local blocked = {}
 local blockedChannels = {}
 local results = {}
-local k, a = 1, 5
+local k, a = 1, 7
 while a <= #ARGV do
-  local n, notificationType, body = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local n, eventId, notificationType, body = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local fresh, err, skipped = 0, nil, false
   for i = 0, n - 1 do
-    local history, epochKey, marker = KEYS[k + 3 * i], KEYS[k + 3 * i + 1], KEYS[k + 3 * i + 2]
-    local channel, name = ARGV[a + 3 + 2 * i], ARGV[a + 4 + 2 * i]
+    local history, epochKey, published = KEYS[k + 3 * i], KEYS[k + 3 * i + 1], KEYS[k + 3 * i + 2]
+    local channel, name = ARGV[a + 4 + 2 * i], ARGV[a + 5 + 2 * i]
     if blocked[history] then
       skipped = true
-    elseif redis.call('EXISTS', marker) == 0 then
-      local id = redis.pcall('XADD', history, 'MAXLEN', '~', maxLen, '*', 't', notificationType, 'b', body)
+    elseif not redis.call('ZSCORE', published, eventId) then
+      local id = redis.pcall('XADD', history, 'MAXLEN', '~', hardLength, '*', 't', notificationType, 'b', body)
       if type(id) == 'table' and id.err then
         err = err or id.err
         blocked[history] = true
@@ -63,8 +71,16 @@ while a <= #ARGV do
           redis.call('SET', epochKey, epoch, 'PX', maxAgeMs)
         end
         redis.call('XTRIM', history, 'MINID', oldest)
+        if redis.call('XLEN', history) > softLength then
+          -- `~`: whole nodes only, so the window is always kept, and this costs next to nothing.
+          redis.call('XTRIM', history, 'MINID', '~', windowStart)
+        end
         redis.call('PEXPIRE', history, maxAgeMs)
-        redis.call('SET', marker, 1, 'EX', ttl)
+        redis.call('ZADD', published, now, eventId)
+        redis.call('ZREMRANGEBYSCORE', published, '-inf', string.format('(%d', now - dedupeMs))
+        local remembered = redis.call('ZCARD', published)
+        if remembered > tonumber(hardLength) then redis.call('ZREMRANGEBYRANK', published, 0, remembered - tonumber(hardLength) - 1) end
+        redis.call('PEXPIRE', published, dedupeMs)
         redis.call(publish, channel,
           '{"type":"notification","id":"' .. id .. '","stream":"' .. name .. '","epoch":"' .. epoch .. '",' .. body)
         fresh = fresh + 1
@@ -81,6 +97,6 @@ while a <= #ARGV do
     results[#results + 1] = 'dup'
   end
   k = k + 3 * n
-  a = a + 3 + 2 * n
+  a = a + 4 + 2 * n
 end
 return { results, blockedChannels }

@@ -90,9 +90,9 @@ export function epochKey(channel: string): string {
   return `${channel}:epoch`;
 }
 
-/** Marks that an event was published on the channel, for the dedupe window. */
-export function publishedKey(channel: string, eventId: string): string {
-  return `${channel}:published:${eventId}`;
+/** The ids of the events published on the channel within the dedupe window (a sorted set, by time). */
+export function publishedKey(channel: string): string {
+  return `${channel}:published`;
 }
 
 /**
