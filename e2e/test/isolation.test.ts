@@ -4,7 +4,7 @@ import { Cluster, printFigures } from './support/cluster.js';
 const USERS = 500;
 const EVENTS = 5000;
 
-const cluster = await Cluster.start({ notifiers: 2, ingestEnv: { HISTORY_MAX_LENGTH: '1000' } });
+const cluster = await Cluster.start({ notifiers: 2 });
 t.teardown(() => cluster.stop());
 
 t.test(`cross-user isolation under load: ${USERS} users, ${EVENTS} targeted events over two notifiers, none to the wrong user`, async (t) => {

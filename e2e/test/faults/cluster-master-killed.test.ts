@@ -5,7 +5,7 @@ import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/c
 const CLIENTS = 40;
 const EVENTS = 600;
 
-const cluster = await Cluster.start({ notifiers: 2, redisCluster: true, ingestEnv: { HISTORY_MAX_LENGTH: '10000' } });
+const cluster = await Cluster.start({ notifiers: 2, redisCluster: true });
 t.teardown(() => cluster.stop());
 const redisCluster = cluster.redisCluster!;
 

@@ -11,7 +11,7 @@ const EVENTS = 400;
 const cluster = await Cluster.start({
   notifiers: 2,
   redisCluster: true,
-  ingestEnv: { HISTORY_MAX_LENGTH: '10000', WORKER_LOCK_MS: '3000' },
+  ingestEnv: { WORKER_LOCK_MS: '3000' },
 });
 t.teardown(() => cluster.stop());
 const redisCluster = cluster.redisCluster!;

@@ -4,8 +4,8 @@ import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/c
 const CLIENTS = 200;
 const EVENTS = 2000;
 
-// History long enough that a client cut off mid-stream can always resume.
-const cluster = await Cluster.start({ notifiers: 2, ingestEnv: { HISTORY_MAX_LENGTH: '10000' } });
+// With the default history (2 minutes of everything, issue #18): a client cut off mid-stream resumes.
+const cluster = await Cluster.start({ notifiers: 2 });
 t.teardown(() => cluster.stop());
 
 t.test(`kill -9 one of two notifiers mid-stream: ${CLIENTS} clients, ${EVENTS} events, nothing lost, nothing twice, in order`, async (t) => {
@@ -41,6 +41,7 @@ t.test(`kill -9 one of two notifiers mid-stream: ${CLIENTS} clients, ${EVENTS} e
   t.equal(figures.lost, 0, 'lost');
   t.equal(figures.duplicated, 0, 'duplicated');
   t.equal(figures.outOfOrder, 0, 'out of order');
+  t.equal(clients.reduce((sum, c) => sum + c.client.gaps.length, 0), 0, 'no resume_gap: history (the default 2-minute window) reached back past the outage');
   t.equal(figures.delivered, figures.due);
   await Promise.all(clients.map((c) => c.client.stop()));
 });

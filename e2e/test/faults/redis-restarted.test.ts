@@ -9,7 +9,7 @@ const cluster = await Cluster.start({
   notifiers: 1,
   redis: { appendonly: true },
   env: { SHUTDOWN_SPREAD_MS: '500' },
-  ingestEnv: { WORKER_LOCK_MS: '2000', HISTORY_MAX_LENGTH: '10000' },
+  ingestEnv: { WORKER_LOCK_MS: '2000' },
 });
 t.teardown(() => cluster.stop());
 

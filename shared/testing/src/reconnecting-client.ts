@@ -13,6 +13,8 @@ export type ResumeFields = { positions?: StreamPositions; last_id?: string };
 export class ReconnectingClient {
   readonly notifications: Frame[] = [];
   readonly closeCodes: number[] = [];
+  /** Every `resume_gap` the server sent: history no longer reached back to a position held. */
+  readonly gaps: Frame[] = [];
   /** For each notification, which socket (0, 1, …) it came on, and the last_id each socket resumed from. */
   readonly origins: number[] = [];
   readonly resumedFrom: Array<string | undefined> = [];
@@ -91,6 +93,7 @@ export class ReconnectingClient {
             if (at) advancePosition(this.positions, stream as StreamName, at.id, at.epoch);
           }
         }
+        if (frame.type === 'resume_gap') this.gaps.push(frame);
         if (frame.type === 'notification') {
           advancePosition(this.positions, frame.stream as StreamName, frame.id as string, frame.epoch as string);
           this.notifications.push(frame);
