@@ -18,6 +18,7 @@ import type { DestinationStream } from 'pino';
 import type { AuthTokenConfig, JwksConfig } from './config.js';
 import { demoLoginRoute } from './demo-login-route.js';
 import { type JwksKeys, jwksKeys } from './jwks-keys.js';
+import { notificationsRoute } from './notifications-route.js';
 import { registerTokenRateLimits } from './token-rate-limits.js';
 import { wsTokenRoute } from './ws-token-route.js';
 
@@ -44,7 +45,8 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   });
   await registerOpenApi(app, {
     service: 'auth-token',
-    description: "Exchanges the main application's JWT for a short-lived, single-use WebSocket token. The wire contract: docs/protocol.md.",
+    description:
+      "Exchanges the main application's JWT for a short-lived, single-use WebSocket token, and serves the user's notifications from history. The wire contract: docs/protocol.md.",
     securitySchemes: ['userJwt'],
   });
   await registerHttpSecurity(app, config.corsOrigins);
@@ -53,6 +55,7 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   await registerJwt(app, { ...config.jwt, key: jwks ? jwks.resolve : (config.jwt.key as string) });
   const limits = await registerTokenRateLimits(app, deps.redis, config.rateLimits);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), limits, config.jwt.userClaim, () => tokensIssued.inc());
+  notificationsRoute(app, deps.redis, limits, config.jwt.userClaim, config.historyMaxAgeSeconds);
   if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret, config.jwt);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);

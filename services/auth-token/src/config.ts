@@ -55,6 +55,12 @@ export const authTokenEnv = {
   JWT_ISSUER: Type.Optional(Type.String({ pattern: CLAIM_VALUE, maxLength: 512 })),
   /** Allowed clock skew for exp/nbf. Default 5 s. */
   JWT_CLOCK_SKEW_SECONDS: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
+  /**
+   * GET /api/notifications/ never returns history entries older than this,
+   * and reports a gap for a position older than this. The notifier's and
+   * event-ingest's variable of the same name: keep the three equal. Default 86400 s.
+   */
+  HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
   /** Lifetime of a WebSocket token. Default 1800 s. */
   WS_TOKEN_TTL_SECONDS: Type.Integer({ default: 1800, minimum: 10, maximum: 86_400 }),
   /** Token requests per window per user. Default 30 (a reconnecting client needs one per attempt). */
@@ -106,6 +112,8 @@ export interface AuthTokenConfig {
     usingDevSecret: boolean;
   };
   wsTokenTtlSeconds: number;
+  /** History older than this is never read (HISTORY_MAX_AGE_SECONDS). */
+  historyMaxAgeSeconds: number;
   rateLimits: TokenRateLimitConfig;
   /** Trusted proxies (addresses, CIDRs, proxy-addr names); empty: none. */
   trustProxy: string[];
@@ -157,6 +165,7 @@ export function loadAuthTokenConfig(env: NodeJS.ProcessEnv = process.env): AuthT
       usingDevSecret,
     },
     wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
+    historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
     rateLimits: {
       perUser: e.TOKEN_RATE_LIMIT_PER_USER,
       perIp: e.TOKEN_RATE_LIMIT_PER_IP,
