@@ -123,6 +123,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
         subscriber,
         redis: deps.redis,
         historyMaxAgeMs: config.historyMaxAgeSeconds * 1000,
+        replayMaxFrames: config.replayMaxFrames,
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerSecond: config.maxFramesPerSecond,
         maxBufferedBytes: config.maxBufferedBytes,

@@ -25,6 +25,12 @@ export const notifierEnv = {
   WS_MAX_SOCKETS_PER_USER: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   /** Resume never replays history entries older than this; set it to the same value as event-ingest's. Default 86400 s. */
   HISTORY_MAX_AGE_SECONDS: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
+  /**
+   * Most notifications replayed from one stream on one resume; a client further behind gets
+   * `resume_gap`. Sized to event-ingest's HISTORY_MAX_ENTRIES, so that a resume within the
+   * history window replays it all. The replay is paced, so its size costs time, not memory. Default 30000.
+   */
+  REPLAY_MAX_FRAMES: Type.Integer({ default: 30_000, minimum: 1, maximum: 1_000_000 }),
 };
 
 export interface NotifierConfig {
@@ -42,6 +48,8 @@ export interface NotifierConfig {
   maxSocketsPerUser: number;
   /** A resume replays no history entry older than this, and reports a gap when `last_id` is older. */
   historyMaxAgeSeconds: number;
+  /** Most frames replayed from one stream on one resume; past it, a gap. */
+  replayMaxFrames: number;
 }
 
 export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -59,5 +67,6 @@ export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): Notifi
     maxFramesPerSecond: e.WS_MAX_FRAMES_PER_SECOND,
     maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
+    replayMaxFrames: e.REPLAY_MAX_FRAMES,
   };
 }

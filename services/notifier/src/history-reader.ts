@@ -1,15 +1,19 @@
 import { notificationFrameText, type StreamName } from '@parking-realtime/protocol';
 import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/server';
 
-/** Reads a stream's epoch, tip and what was missed, atomically; the file's header says how. */
+/** Reads a stream's epoch, tip and a page of what was missed, atomically; the file's header says how. */
 const READ_SCRIPT = new LuaScript('readStream', new URL('./read-stream.lua', import.meta.url), 2);
 
 type ReadingRedis = RedisClient & {
   readStream(history: string, epoch: string, after: string, clientEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, Array<[string, string[]]>]>;
 };
 
-/** Most frames replayed from one stream on one resume; a client further behind gets a gap. */
-const MAX_REPLAY = 1000;
+/**
+ * Entries read from one stream per script call. A replay holds one page per
+ * stream at a time, and Redis runs one script call at a time: a page bounds
+ * both the notifier's memory per socket and how long one read holds Redis.
+ */
+export const REPLAY_PAGE_ENTRIES = 1000;
 
 /** Where a resume starts in one stream: after `id`, in the stream's epoch `epoch` (`-`: unknown, resume by time). */
 export interface ResumeFrom {
@@ -17,24 +21,131 @@ export interface ResumeFrom {
   epoch: string;
 }
 
-export interface StreamRead {
-  stream: StreamName;
-  channel: string;
-  /** The stream's epoch now ('' if it does not exist). */
+/** A notification frame read from history, serialized. */
+export interface ReplayFrame {
+  id: string;
+  frame: string;
+}
+
+/**
+ * One stream of a subscribe: where it stands and, when the client resumes
+ * it, the replay of what it missed, read a page at a time (`page()`, then
+ * `readPage()` when it is used up and `more`). At most `maxFrames` frames
+ * are replayed; a client further behind gets a gap.
+ */
+export class StreamReplay {
+  /** The stream's epoch as last read ('' if it does not exist); the frames carry it. */
   epoch: string;
-  /** Where the stream stands: the last id it handed out. */
+  /**
+   * The newest id the replay covers: every entry up to it was read (and
+   * replayed if after the position), or lies in a gap it reported. Before
+   * the replay is done, where the stream stood at the first read.
+   */
   tip: string;
-  /** Something after the client's position may be gone (see read-stream.lua). */
+  /** The first read found a gap (see read-stream.lua): announced before the replay. */
+  readonly gap: boolean;
+  /** More may follow the page in hand: read it with `readPage()` once this one is used up. */
+  more = false;
+  /** Script calls made for this stream so far. */
+  reads = 1;
+  private frames: ReplayFrame[] = [];
+  private next = 0;
+  /** The last id read: the next page starts after it. */
+  private after: string;
+  /** Entries read so far, toward `maxFrames`. */
+  private taken = 0;
+
+  constructor(
+    private readonly reading: ReadingRedis,
+    readonly stream: StreamName,
+    readonly channel: string,
+    /** The client's position in this stream, or undefined: read only where it stands. */
+    readonly resumedFrom: ResumeFrom | undefined,
+    private readonly maxAgeMs: number,
+    private readonly maxFrames: number,
+    first: PageRead,
+  ) {
+    this.epoch = first.epoch;
+    this.tip = first.tip;
+    this.after = resumedFrom?.id ?? '';
+    this.gap = this.accept(first);
+  }
+
+  /** The frame the replay sends next from this stream, if the page in hand has one. */
+  peek(): ReplayFrame | undefined {
+    return this.frames[this.next];
+  }
+
+  /** Takes the frame `peek()` returned. */
+  take(): ReplayFrame {
+    return this.frames[this.next++]!;
+  }
+
+  /** Frames of the page in hand not sent yet. */
+  get pending(): number {
+    return this.frames.length - this.next;
+  }
+
+  /**
+   * Reads the next page, after the last id read and in the epoch the replay
+   * is in. Resolves true if it found a gap the replay must announce now: the
+   * stream began again or was trimmed past that id, or the client is more
+   * than `maxFrames` behind. Rejects if Redis does.
+   */
+  async readPage(): Promise<boolean> {
+    this.reads += 1;
+    const page = await readPage(this.reading, this.channel, this.after, this.epoch, this.maxAgeMs, this.pageSize());
+    this.epoch = page.epoch;
+    this.tip = page.tip;
+    return this.accept(page);
+  }
+
+  /** A page holds one entry more than may still be replayed: getting it says the client is too far behind. */
+  private pageSize(): number {
+    return Math.min(REPLAY_PAGE_ENTRIES, this.maxFrames - this.taken + 1);
+  }
+
+  /** Takes a page in; true if it found a gap. */
+  private accept(page: PageRead): boolean {
+    this.frames = [];
+    this.next = 0;
+    if (!this.resumedFrom) return false;
+    let { entries } = page;
+    const room = this.maxFrames - this.taken;
+    const tooFar = entries.length > room;
+    if (tooFar) entries = entries.slice(0, room);
+    for (const [id, fields] of entries) {
+      const body = fields[fields.indexOf('b') + 1];
+      if (body) this.frames.push({ id, frame: notificationFrameText(id, this.stream, page.epoch, body) });
+    }
+    this.taken += entries.length;
+    if (entries.length > 0) this.after = entries[entries.length - 1]![0];
+    // A short page reached the tip. Past `maxFrames` the replay stops here and the rest is the
+    // gap: the tip read with this page covers it.
+    this.more = !tooFar && page.entries.length === page.count;
+    return page.gap || tooFar;
+  }
+}
+
+interface PageRead {
+  epoch: string;
+  tip: string;
   gap: boolean;
-  /** Serialized notification frames missed, oldest first. */
-  frames: Array<{ id: string; frame: string }>;
+  entries: Array<[string, string[]]>;
+  /** How many entries were asked for. */
+  count: number;
+}
+
+async function readPage(reading: ReadingRedis, channel: string, after: string, clientEpoch: string, maxAgeMs: number, count: number): Promise<PageRead> {
+  const [epoch, tip, gap, entries] = await reading.readStream(historyKey(channel), epochKey(channel), after, clientEpoch, maxAgeMs, count);
+  return { epoch, tip, gap: gap === 1, entries, count };
 }
 
 /**
  * Reads each of a user's streams: where it stands, and when `from` gives a
- * position in it, what was missed since (at most MAX_REPLAY frames, never
- * older than `maxAgeMs`). Each stream is read on its own (on a cluster its
- * keys share a slot; different streams do not), all at once.
+ * position in it, the first page of what was missed since (never older than
+ * `maxAgeMs`). Each stream is read on its own (on a cluster its keys share a
+ * slot; different streams do not), all at once.
  */
 export async function readStreams(
   redis: RedisClient,
@@ -42,26 +153,15 @@ export async function readStreams(
   streams: readonly StreamName[],
   from: (stream: StreamName) => ResumeFrom | undefined,
   maxAgeMs: number,
-): Promise<StreamRead[]> {
+  maxFrames: number,
+): Promise<StreamReplay[]> {
   const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
   return Promise.all(
     streams.map(async (stream) => {
       const channel = channelOfStream(userId, stream);
       const start = from(stream);
-      const [epoch, tip, gap, entries] = await reading.readStream(
-        historyKey(channel),
-        epochKey(channel),
-        start?.id ?? '',
-        start?.epoch ?? '-',
-        maxAgeMs,
-        MAX_REPLAY,
-      );
-      const frames: StreamRead['frames'] = [];
-      for (const [id, fields] of entries) {
-        const body = fields[fields.indexOf('b') + 1];
-        if (body) frames.push({ id, frame: notificationFrameText(id, stream, epoch, body) });
-      }
-      return { stream, channel, epoch, tip, gap: gap === 1, frames };
+      const first = await readPage(reading, channel, start?.id ?? '', start?.epoch ?? '-', maxAgeMs, Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1));
+      return new StreamReplay(reading, stream, channel, start, maxAgeMs, maxFrames, first);
     }),
   );
 }

@@ -13,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { RedisClient } from '@parking-realtime/server';
 import type { ChannelSubscriber } from './channel-subscriber.js';
-import { type ResumeFrom, readStreams } from './history-reader.js';
+import { type ResumeFrom, readStreams, type StreamReplay } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';
 import { writePreparedFrame } from './prepared-frame.js';
 import { frames } from './server-frames.js';
@@ -25,6 +25,8 @@ export interface Connection {
   readonly socket: WebSocket;
   /** While a subscribe reads its streams (and replays), live notifications wait here, in order. */
   held: Array<{ channel: string; payload: Buffer }> | undefined;
+  /** Their bytes: they wait for this socket as much as its buffered ones do, and count with them. */
+  heldBytes: number;
   /**
    * After a replay, per channel (one stream each), the newest id it covered:
    * a live notification at or below it was replayed already (it was still in
@@ -49,6 +51,8 @@ export interface SocketContext {
   redis: RedisClient;
   /** A resume replays no history entry older than this. */
   historyMaxAgeMs: number;
+  /** Most frames replayed from one stream on one resume; a client further behind gets a gap. */
+  replayMaxFrames: number;
   maxFrameBytes: number;
   maxFramesPerSecond: number;
   maxBufferedBytes: number;
@@ -67,6 +71,9 @@ export function deliver(conn: Connection, channel: string, payload: Buffer, fram
   if (!conn.live) return;
   if (conn.held) {
     conn.held.push({ channel, payload });
+    conn.heldBytes += payload.length;
+    // A replay waits for the client to read; one that stopped reading would make this grow without end.
+    if (conn.heldBytes + conn.socket.bufferedAmount > conn.maxBufferedBytes) cutOff(conn);
     return;
   }
   const floor = conn.floor?.get(channel);
@@ -82,20 +89,32 @@ export function deliver(conn: Connection, channel: string, payload: Buffer, fram
  * Writes unless the client has fallen too far behind: then the socket is
  * closed (4008) and nothing more is queued for it, so one slow reader costs
  * a bounded amount of memory and never delays the others. It resumes from
- * its last id when it reconnects.
+ * its last id when it reconnects. True if written; `onWritten` is then
+ * called once the frame has left for the network (or failed to).
  */
-function sendPayload(conn: Connection, payload: Buffer | string, frame?: Buffer): void {
+function sendPayload(conn: Connection, payload: Buffer | string, frame?: Buffer, onWritten?: (err?: Error) => void): boolean {
   const socket = conn.socket;
-  if (socket.readyState !== socket.OPEN) return;
-  if (socket.bufferedAmount + payload.length > conn.maxBufferedBytes) {
-    conn.onSlowConsumer();
-    socket.close(CloseCode.slowConsumer, 'slow consumer: reconnect and resume');
-    // The close frame waits behind the backlog; a client that never reads is cut loose.
-    setTimeout(() => socket.terminate(), 5000).unref();
-    return;
+  if (socket.readyState !== socket.OPEN) return false;
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (socket.bufferedAmount + bytes > conn.maxBufferedBytes) {
+    cutOff(conn);
+    return false;
   }
   if (frame && typeof payload !== 'string') writePreparedFrame(socket, frame, payload);
-  else socket.send(payload, { binary: false });
+  else socket.send(payload, { binary: false }, onWritten);
+  return true;
+}
+
+function cutOff(conn: Connection): void {
+  const socket = conn.socket;
+  conn.live = false;
+  conn.held = undefined;
+  conn.heldBytes = 0;
+  if (socket.readyState !== socket.OPEN) return;
+  conn.onSlowConsumer();
+  socket.close(CloseCode.slowConsumer, 'slow consumer: reconnect and resume');
+  // The close frame waits behind the backlog; a client that never reads is cut loose.
+  setTimeout(() => socket.terminate(), 5000).unref();
 }
 
 const ID_PREFIX = Buffer.byteLength('{"type":"notification","id":"');
@@ -115,6 +134,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     userId,
     socket,
     held: undefined,
+    heldBytes: 0,
     floor: undefined,
     maxBufferedBytes: ctx.maxBufferedBytes,
     onSlowConsumer: ctx.onSlowConsumer,
@@ -122,6 +142,8 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
   };
   let queue = Promise.resolve();
   let closed = false;
+  /** Set while a replay waits for the socket to drain: ends the wait when the socket closes. */
+  let stopReplay: (() => void) | undefined;
 
   // A fixed one-second window per socket: a counter and a timestamp, no timer.
   let windowStart = 0;
@@ -154,6 +176,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
 
   socket.on('close', () => {
     closed = true;
+    stopReplay?.();
     ctx.subscriber.release(ctx.index.remove(conn));
   });
   socket.on('error', (err) => ctx.log.warn({ err: { message: err.message }, userId }, 'socket error'));
@@ -181,7 +204,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
    * positions (or a `last_id`), replay what it missed; then go live. Live
    * notifications are held from before the subscription starts until
    * `subscribed` and the replay are written; then, on each replayed stream,
-   * anything at or below the newest id the read covered is dropped, whether
+   * anything at or below the newest id the replay covered is dropped, whether
    * it was held or is still on its way from Redis. Ids rise in publish order
    * within a stream, so this leaves no gap and no duplicate.
    */
@@ -192,39 +215,108 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
       await ctx.subscriber.ensure(ctx.index.subscribe(conn, types));
       // Only now will every event published from here on reach this socket.
       const resumed = resumeFrom(frame);
-      const reads = await readStreams(ctx.redis, userId, streamsOf(types), resumed, ctx.historyMaxAgeMs).catch((err: unknown) => {
-        // Going live without the read would leave a silent gap (or no positions to resume
-        // from): the client is asked to come back and resume instead, and nothing is sent.
-        ctx.log.warn({ err: { message: (err as Error).message }, userId }, 'history read failed: asking the client to resume');
-        conn.held = undefined;
-        conn.live = false;
-        socket.close(CloseCode.resync, 'history unavailable: resume again');
-        return undefined;
-      });
-      if (!reads) return;
+      const streams = await readStreams(ctx.redis, userId, streamsOf(types), resumed, ctx.historyMaxAgeMs, ctx.replayMaxFrames).catch(resync);
+      if (!streams) return;
       // A resumed stream's position moves with each replayed frame: handing out its tip first
       // would let a client cut off mid-replay resume past what it never got. Its tip goes out
       // only when there is nothing to replay after a gap, so the client stops asking for it.
       const positions: StreamPositions = {};
-      for (const { stream, tip, epoch, gap, frames: missed } of reads) {
-        if (!resumed(stream) || (gap && missed.length === 0)) positions[stream] = { id: tip, epoch };
+      for (const s of streams) {
+        if (!s.resumedFrom || (s.gap && s.pending === 0 && !s.more)) positions[s.stream] = { id: s.tip, epoch: s.epoch };
       }
       send(socket, frames.subscribed(types, positions));
-      const gaps = reads.filter((r) => r.gap).map((r) => r.stream);
-      if (gaps.length > 0) send(socket, frames.resumeGap(gaps, frame.positions ? undefined : frame.last_id));
-      // Each stream's frames are in order; merged by id they also follow time across streams.
-      const missed = reads.flatMap((r) => r.frames).sort((a, b) => compareNotificationIds(a.id, b.id));
-      for (const { frame: text } of missed) sendPayload(conn, text);
-      for (const read of reads) {
-        // A stream read only for its tip replayed nothing: what is held on it is all news.
-        if (!resumed(read.stream)) continue;
-        conn.floor = conn.floor ?? new Map();
-        conn.floor.set(read.channel, read.tip);
-      }
+      const lastId = frame.positions ? undefined : frame.last_id;
+      const gaps = streams.filter((s) => s.gap).map((s) => s.stream);
+      if (gaps.length > 0) send(socket, frames.resumeGap(gaps, lastId));
+      // A stream read only for its tip replays nothing: what is held on it is all news.
+      const replays = streams.filter((s) => s.resumedFrom);
+      if (replays.length === 0) return;
+      const ended = await replay(replays, lastId).catch(resync);
+      if (ended !== 'done') return;
+      conn.floor = conn.floor ?? new Map();
+      for (const r of replays) conn.floor.set(r.channel, r.tip);
     } finally {
       const held = conn.held ?? [];
       conn.held = undefined;
+      conn.heldBytes = 0;
       for (const { channel, payload } of held) deliver(conn, channel, payload);
+    }
+  }
+
+  /**
+   * Going live without a history read would leave a silent gap (or no positions to resume
+   * from): the client is asked to come back and resume instead, and nothing more is sent.
+   */
+  function resync(err: unknown): undefined {
+    ctx.log.warn({ err: { message: (err as Error).message }, userId }, 'history read failed: asking the client to resume');
+    conn.held = undefined;
+    conn.heldBytes = 0;
+    conn.live = false;
+    socket.close(CloseCode.resync, 'history unavailable: resume again');
+    return undefined;
+  }
+
+  /**
+   * Sends what the resumed streams missed, merged by id across them (each
+   * stream's frames are in order; merged, they also follow time across
+   * streams), reading each stream's next page once its page in hand is sent.
+   * It goes no faster than the client reads: past `highWater` bytes waiting
+   * on the socket, it waits until they have gone out, so a replay of any
+   * length never trips the slow-consumer limit on a client that reads, and
+   * holds about one page per stream. Stops, reading nothing more, once the
+   * socket closes or is sent away; rejects if a page read fails.
+   */
+  async function replay(replays: StreamReplay[], lastId: string | undefined): Promise<'done' | 'stopped'> {
+    const highWater = Math.floor(conn.maxBufferedBytes / 4);
+    let sent = 0;
+    let written = 0;
+    let wake: (() => void) | undefined;
+    const onWritten = () => {
+      written += 1;
+      if (written === sent) wake?.();
+    };
+    const going = () => conn.live && socket.readyState === socket.OPEN;
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        stopReplay = resolve;
+      });
+    const run = async (): Promise<'done' | 'stopped'> => {
+      for (;;) {
+        let next: StreamReplay | undefined;
+        for (const r of replays) {
+          if (r.pending === 0 && r.more) {
+            if (!going()) return 'stopped';
+            const gap = await r.readPage();
+            if (!going()) return 'stopped';
+            // The stream was overtaken (trimmed past, or begun again) while it was replayed, or
+            // the client is more than REPLAY_MAX_FRAMES behind: a gap, said before what follows it.
+            if (gap) send(socket, frames.resumeGap([r.stream], lastId));
+          }
+          const head = r.peek();
+          if (head && (!next || compareNotificationIds(head.id, next.peek()!.id) < 0)) next = r;
+        }
+        if (!next) return 'done';
+        const { frame: text } = next.take();
+        const buffered = socket.bufferedAmount;
+        if (buffered > 0 && buffered + Buffer.byteLength(text) > highWater && written < sent) await drained();
+        if (!going()) return 'stopped';
+        sent += 1;
+        if (!sendPayload(conn, text, undefined, onWritten)) {
+          sent -= 1;
+          return 'stopped';
+        }
+      }
+    };
+    let ended: 'done' | 'stopped' | 'failed' = 'failed';
+    try {
+      ended = await run();
+      return ended;
+    } finally {
+      wake = undefined;
+      stopReplay = undefined;
+      const reads = replays.reduce((n, r) => n + r.reads, 0);
+      ctx.log.debug({ userId, frames: sent, reads, ended }, 'replay ended');
     }
   }
 }

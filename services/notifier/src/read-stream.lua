@@ -1,7 +1,10 @@
 #!lua flags=no-writes
 -- Reads one stream in one atomic step: its epoch, its tip (where it stands
--- now), and what a client missed after its position, with whether history
--- still reaches back that far.
+-- now), and a page of what a client missed after its position, with whether
+-- history still reaches back that far. A replay reads a stream page by page:
+-- each later page is read after the last id of the one before, in the epoch
+-- the first one found, so a stream that began again or was trimmed past that
+-- id while the replay ran is a gap too.
 --
 -- KEYS[1]  the stream's history
 -- KEYS[2]  the stream's epoch
@@ -9,14 +12,15 @@
 -- ARGV[2]  the client's epoch, or '-' when the client resumes by time alone
 --          (`last_id`: epochs unknown, ids compared across streams)
 -- ARGV[3]  the maximum age of history (milliseconds)
--- ARGV[4]  the most entries to return
+-- ARGV[4]  the most entries to return (a page); fewer means the page reaches
+--          the tip: everything up to it is returned
 -- Returns { epoch or '', tip, gap (0|1), entries (XRANGE's form) }.
 --   tip:  the last id the stream handed out; for a stream that does not
 --         exist, one just below any id it could hand out from now on.
 --   gap:  1 if something after the position may be gone: the stream began
---         again since (epoch), entries after it were trimmed, the position is
---         older than the window (a stream may have come and expired in
---         between), or more entries are missed than are returned.
+--         again since (epoch), entries after it were trimmed, or the position
+--         is older than the window (a stream may have come and expired in
+--         between).
 
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -60,6 +64,7 @@ if clientEpoch ~= '-' then
 end
 if exists and tonumber(info['entries-added']) > tonumber(info['length']) then
   -- Entries were trimmed: the client missed some if the oldest one kept lies past its position.
+  -- (XTRIM leaves max-deleted-entry-id alone: only XDEL moves it.)
   local first = info['first-entry']
   if (not first) or before(after, first[1]) then gap = true end
 end
@@ -67,6 +72,5 @@ local entries = {}
 if exists then
   local from = start == after and '(' .. after or start
   entries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', count)
-  if #entries >= count then gap = true end
 end
 return { epoch, tip, gap and 1 or 0, entries }
