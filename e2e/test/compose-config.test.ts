@@ -180,13 +180,30 @@ t.test('base images are parameters: NODE_IMAGE, NGINX_IMAGE in the Dockerfile, R
   }
 });
 
-t.test('the npm ci layer is shared by every service: SERVICE is declared in the build stage only after it', async (t) => {
-  const build = dockerfile.slice(dockerfile.indexOf('AS build\n'), dockerfile.indexOf('AS demo-build'));
-  const install = build.search(/^RUN npm ci\b/m);
-  const serviceArg = build.search(/^ARG SERVICE\b/m);
-  t.ok(install > 0, 'the build stage runs npm ci');
-  t.ok(serviceArg > install, 'ARG SERVICE comes after it (an ARG in scope changes the cache key of every later RUN)');
-  t.equal(globalArgs.SERVICE, 'missing', 'the global SERVICE, which picks the runtime base, defaults to `missing`, which the runtime stage refuses');
+/** The instructions of one named stage of the Dockerfile, up to the next FROM. */
+const stage = (name: string) => {
+  const start = dockerfile.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm'));
+  const rest = dockerfile.slice(start + 1);
+  const next = rest.search(/^FROM /m);
+  return start < 0 ? '' : dockerfile.slice(start, next < 0 ? undefined : start + 1 + next);
+};
+
+t.test('the npm ci layer is shared by every service: SERVICE is not in scope where the workspace is installed', async (t) => {
+  const deps = stage('deps');
+  t.match(deps, /^RUN npm ci\b/m, 'the deps stage installs the workspace');
+  t.notMatch(deps, /^ARG SERVICE\b/m, 'with no ARG SERVICE in scope (it would change the cache key of every later RUN)');
+  const build = stage('build');
+  t.match(build, /^FROM deps AS build$/m, 'build starts from it');
+  t.ok(
+    build.search(/^RUN npx turbo run build --filter=@parking-realtime\/server\.\.\./m) < build.search(/^ARG SERVICE\b/m),
+    'and compiles the shared packages before SERVICE comes into scope: once for all services',
+  );
+  const prodDeps = stage('prod-deps');
+  t.match(prodDeps, /^FROM deps AS prod-deps$/m, "a service's production dependencies come from the deps stage");
+  t.match(prodDeps, /^RUN npm ci --omit=dev --prefer-offline\b/m, "from the npm cache it filled, not downloaded once more per service");
+  t.match(stage('runtime'), /^COPY --from=prod-deps /m, 'the runtime image takes them from there');
+  t.equal(globalArgs.SERVICE, 'missing', 'the global SERVICE, which picks the runtime base, defaults to `missing`, which prod-deps refuses');
+  t.match(prodDeps, /if \[ "\$SERVICE" = missing \]; then[^\n]*\n[^\n]*build arg SERVICE is required/, 'with a message saying so');
 });
 
 const composeV1 = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' });
