@@ -26,8 +26,9 @@ const NOTIFIER_PORT = 8002;
 const hostPort = await freePort();
 const url = `http://127.0.0.1:${hostPort}`;
 const wsBase = url.replace('http', 'ws');
-// One fixed name: a run killed before its teardown is cleaned up by the next one's first `down`.
-const project = new ComposeProject('pr-compose-test', {
+// One fixed name (test-compose.sh sets it): a run killed before its teardown is
+// cleaned up by the script, or by the next run's first `down`.
+const project = new ComposeProject(process.env.COMPOSE_TEST_PROJECT ?? 'pr-compose-test', {
   ...readEnvFile(IMAGES_ENV),
   NGINX_HOST_PORT: `127.0.0.1:${hostPort}`,
   // No secrets given: development mode with the development secrets, as a
