@@ -1,6 +1,8 @@
 import type { NotificationFrame, NotificationType } from '@parking-realtime/protocol';
 import {
+  type CatchUp,
   type ConnectionStatus,
+  type HistoryGap,
   NotificationClient,
   type NotificationClientError,
   type NotificationClientOptions,
@@ -15,10 +17,16 @@ export interface UseNotificationsOptions extends NotificationClientOptions {
   /** Called once for each notification as it arrives; handy for state that outlives the bounded `messages`. */
   onNotification?: (notification: NotificationFrame) => void;
   /**
-   * The server's history no longer reaches back to where the client was in
-   * `gap.streams`: refetch whatever notifications in them keep up to date.
+   * The socket's resume no longer reached back to where the client was in
+   * `gap.streams`. The client then catches up from the notifications
+   * endpoint (`catchUpOnGap`, default true): `onHistoryGap` says what is lost for good.
    */
   onResumeGap?: (gap: ResumeGap) => void;
+  /**
+   * Even the notifications endpoint's history no longer reaches back in
+   * `gap.streams`: refetch whatever state they keep up to date.
+   */
+  onHistoryGap?: (gap: HistoryGap) => void;
 }
 
 export interface UseNotificationsResult {
@@ -41,6 +49,14 @@ export interface UseNotificationsResult {
    * Always set by the hook; optional so results built by hand (test doubles) still type-check.
    */
   positions?: ReadonlyStreamPositions;
+  /**
+   * Fetches from the notifications endpoint what the client has not got:
+   * what came after its positions, or before it has any the most recent
+   * notifications. They join `messages` like live ones (each once, in id
+   * order). Resolves with what it delivered, or undefined if the fetch failed
+   * (then `error` says why) or there is no client. Always set by the hook.
+   */
+  refetch?: () => Promise<CatchUp | undefined>;
 }
 
 interface ConnectionState {
@@ -56,12 +72,13 @@ const idle: ConnectionState = { status: 'idle', messages: [], error: undefined, 
 /**
  * One live notification connection for as long as the component is mounted
  * (and `enabled`). The client is created again only when where it connects or
- * what it subscribes to changes (baseUrl, tokenUrl, socketUrl, types, enabled);
+ * what it subscribes to changes (baseUrl, tokenUrl, socketUrl,
+ * notificationsUrl, types, enabled);
  * the other options, getJwt and the callbacks are read when needed, so passing
  * new function identities on every render is fine.
  */
 export function useNotifications(options: UseNotificationsOptions): UseNotificationsResult {
-  const { baseUrl, tokenUrl, socketUrl, enabled = true } = options;
+  const { baseUrl, tokenUrl, socketUrl, notificationsUrl, enabled = true } = options;
   // Compared by value: a types array written inline is a new array on every render.
   const typesKey = options.types?.join(',');
   const latest = useRef(options);
@@ -74,12 +91,13 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
   useEffect(() => {
     setState(idle);
     if (!enabled) return;
-    const { getJwt: _getJwt, onNotification: _n, onResumeGap: _r, enabled: _e, ...rest } = latest.current;
+    const { getJwt: _getJwt, onNotification: _n, onResumeGap: _r, onHistoryGap: _h, enabled: _e, ...rest } = latest.current;
     const client = new NotificationClient({
       ...rest,
       baseUrl,
       tokenUrl,
       socketUrl,
+      notificationsUrl,
       types: typesKey === undefined ? undefined : (typesKey.split(',').filter(Boolean) as NotificationType[]),
       getJwt: () => latest.current.getJwt(),
     });
@@ -94,6 +112,7 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
         latest.current.onNotification?.(notification);
       }),
       client.on('resume_gap', (gap) => latest.current.onResumeGap?.(gap)),
+      client.on('history_gap', (gap) => latest.current.onHistoryGap?.(gap)),
     ];
     clientRef.current = client;
     // StrictMode mounts, unmounts and mounts again in one go; connecting a
@@ -109,11 +128,23 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
       client.close();
       if (clientRef.current === client) clientRef.current = undefined;
     };
-  }, [baseUrl, tokenUrl, socketUrl, typesKey, enabled]);
+  }, [baseUrl, tokenUrl, socketUrl, notificationsUrl, typesKey, enabled]);
 
   const clear = useCallback(() => {
     clientRef.current?.clear();
     setState((previous) => ({ ...previous, messages: [] }));
+  }, []);
+
+  // The notifications it delivers reach `messages` through the client's `notification` events.
+  const refetch = useCallback(async (): Promise<CatchUp | undefined> => {
+    const client = clientRef.current;
+    if (!client) return undefined;
+    try {
+      return await client.fetchMissed();
+    } catch (err) {
+      if (clientRef.current === client) setState((previous) => ({ ...previous, error: err as NotificationClientError }));
+      return undefined;
+    }
   }, []);
 
   return {
@@ -124,5 +155,6 @@ export function useNotifications(options: UseNotificationsOptions): UseNotificat
     clear,
     lastId: state.lastId,
     positions: state.positions,
+    refetch,
   };
 }

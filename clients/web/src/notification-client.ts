@@ -1,8 +1,10 @@
-import type { NotificationFrame, NotificationType, ServerFrame, StreamName } from '@parking-realtime/protocol';
+import type { NotificationFrame, NotificationsResponse, NotificationType, ServerFrame, StreamName, StreamPositions } from '@parking-realtime/protocol';
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.js';
 import { NotificationClientError } from './client-error.js';
+import { DeliveredNotifications } from './delivered-notifications.js';
+import { compareNotificationIds } from './notification-ids.js';
 import { type ReadonlyStreamPositions, ResumeState } from './resume-state.js';
-import { pageOrigin, socketUrlFor, tokenUrlFor } from './urls.js';
+import { notificationsUrlFor, pageOrigin, socketUrlFor, tokenUrlFor } from './urls.js';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -47,6 +49,15 @@ export interface NotificationClientOptions {
   tokenUrl?: string;
   /** Default `<baseUrl>/ws/notifications/`, with wss: on an https page. */
   socketUrl?: string;
+  /** `GET /api/notifications/`, the notifications from history. Default `<baseUrl>/api/notifications/` (without baseUrl, on the token URL's origin). */
+  notificationsUrl?: string;
+  /**
+   * After a `resume_gap`, fetch what the gapped streams still hold from the
+   * notifications endpoint and deliver what the socket did not bring, then
+   * emit `history_gap` for the streams even that could not fill. Default true;
+   * false: only `resume_gap`, as before the endpoint existed.
+   */
+  catchUpOnGap?: boolean;
   /** Default: the global WebSocket. */
   WebSocket?: WebSocketFactory;
   /** Default: the global fetch. */
@@ -82,17 +93,55 @@ export interface ResumeGap {
   last_id?: string;
 }
 
+/** Notifications in these streams are lost for good: refetch the app state they feed. */
+export interface HistoryGap {
+  streams: StreamName[];
+}
+
+/** What `fetchNotifications()` asks for; see `GET /api/notifications/` in docs/protocol.md. */
+export interface NotificationsQueryOptions {
+  /** Default: the client's types. */
+  types?: readonly NotificationType[];
+  /** Positions to read on from (at most one per stream); absent: the most recent notifications. */
+  after?: ReadonlyStreamPositions;
+  /** 1 to 200; default the server's (50). */
+  limit?: number;
+}
+
+/** What a catch-up delivered: the notifications new to the client, and the streams with a gap even history could not fill. */
+export interface CatchUp {
+  notifications: NotificationFrame[];
+  gap: StreamName[];
+}
+
 export interface ClientEvents {
   status: ConnectionStatus;
+  /** A notification, live or (while catching up) from history; each is delivered once. */
   notification: NotificationFrame;
-  /** The server's history did not reach back to where the client was: refetch state. */
+  /**
+   * The socket's resume did not reach back to where the client was. With
+   * `catchUpOnGap` (the default) the client now fetches what history still
+   * holds, and `history_gap` says whether something is lost for good.
+   */
   resume_gap: ResumeGap;
+  /** Even the notifications endpoint's history does not reach back: refetch the state these streams feed. */
+  history_gap: HistoryGap;
   error: NotificationClientError;
 }
 
 type Listener<K extends keyof ClientEvents> = (value: ClientEvents[K]) => void;
 
 const OPEN = 1;
+
+/** The largest page the notifications endpoint serves (NOTIFICATIONS_MAX_LIMIT). */
+const PAGE_LIMIT = 200;
+/**
+ * Pages one catch-up fetches at most: 1000 notifications, as many as the
+ * notifier replays per stream. A client further behind refetches its state.
+ */
+export const MAX_CATCH_UP_PAGES = 5;
+/** Notifications remembered to deliver each once: room for a whole catch-up and a whole replay. */
+const DELIVERED_REMEMBERED = 4 * PAGE_LIMIT * MAX_CATCH_UP_PAGES;
 /**
  * Closes after which the client must not come back on its own (the numbers
  * are CloseCode's; the protocol's values would pull its schemas into a bundle).
@@ -133,6 +182,7 @@ export class NotificationClient {
     status: new Set(),
     notification: new Set(),
     resume_gap: new Set(),
+    history_gap: new Set(),
     error: new Set(),
   };
   private socket: WebSocketLike | undefined;
@@ -147,12 +197,20 @@ export class NotificationClient {
   private readonly resume = new ResumeState();
   /** The `last_id` the current socket's subscribe sent. */
   private resumedFromId: string | undefined;
+  /** The positions the current socket's subscribe sent: where a catch-up after its `resume_gap` starts. */
+  private resumedFromPositions: StreamPositions | undefined;
+  private readonly delivered = new DeliveredNotifications(DELIVERED_REMEMBERED);
+  /** Catch-ups run one after the other, so each reads the positions the one before left. */
+  private catchUps: Promise<unknown> = Promise.resolve();
+  /** Counts close() calls: a catch-up answered after one delivers nothing. */
+  private closes = 0;
 
   constructor(options: NotificationClientOptions) {
     const base = options.baseUrl ?? pageOrigin();
     const tokenUrl = options.tokenUrl ?? (base ? tokenUrlFor(base) : undefined);
     const socketUrl = options.socketUrl ?? (base ? socketUrlFor(base) : undefined);
     if (!tokenUrl || !socketUrl) throw new TypeError('NotificationClient: baseUrl (or tokenUrl and socketUrl) is required outside a browser');
+    const notificationsUrl = options.notificationsUrl ?? notificationsUrlFor(base ?? tokenUrl);
     const WebSocketImpl = options.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketFactory | undefined);
     if (!WebSocketImpl) throw new TypeError('NotificationClient: no WebSocket implementation; pass options.WebSocket');
     this.options = {
@@ -160,6 +218,8 @@ export class NotificationClient {
       types: options.types ?? ['reservation', 'parking_lot'],
       tokenUrl,
       socketUrl,
+      notificationsUrl,
+      catchUpOnGap: options.catchUpOnGap ?? true,
       WebSocket: WebSocketImpl,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
       window: options.window === undefined ? globalWindow() : options.window,
@@ -214,6 +274,7 @@ export class NotificationClient {
 
   /** Closes for good: no reconnect until `connect()` is called again. */
   close(): void {
+    this.closes += 1;
     this.stop();
     this.options.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -230,6 +291,55 @@ export class NotificationClient {
   /** Empties the notification buffer (the resume position is kept). */
   clear(): void {
     this.buffer = [];
+  }
+
+  /**
+   * One page of the user's notifications from history (`GET
+   * /api/notifications/` with the JWT), as the server answers it: nothing is
+   * delivered or remembered. Rejects with a `notifications_unavailable`
+   * NotificationClientError (its `serverCode` the server's code, if any).
+   */
+  async fetchNotifications(query: NotificationsQueryOptions = {}): Promise<NotificationsResponse> {
+    const params = new URLSearchParams({ types: (query.types ?? this.options.types).join(',') });
+    for (const [stream, at] of Object.entries(query.after ?? {})) {
+      if (at) params.append('after', `${stream}:${at.id}:${at.epoch}`);
+    }
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const url = `${this.options.notificationsUrl}${this.options.notificationsUrl.includes('?') ? '&' : '?'}${params}`;
+    const jwt = await this.options.getJwt();
+    let response: Response;
+    try {
+      response = await this.options.fetch(url, { headers: { authorization: `Bearer ${jwt}` } });
+    } catch (err) {
+      throw new NotificationClientError('notifications_unavailable', `Notifications endpoint unreachable: ${(err as Error).message}`, false);
+    }
+    const body = (await response.json().catch(() => undefined)) as Partial<NotificationsResponse> & { code?: string; message?: string } | undefined;
+    if (!response.ok) {
+      throw new NotificationClientError('notifications_unavailable', body?.message ?? `Notifications endpoint answered ${response.status}`, false, body?.code);
+    }
+    if (!body || !Array.isArray(body.notifications) || typeof body.positions !== 'object' || !Array.isArray(body.gap)) {
+      throw new NotificationClientError('notifications_unavailable', 'Notifications endpoint sent no notifications', false);
+    }
+    return body as NotificationsResponse;
+  }
+
+  /**
+   * Catches up from history: what came after the client's position in each
+   * stream of its types (or, before it has any, the most recent
+   * notifications), page by page. Each notification it has not delivered yet
+   * is delivered like a live one (a `notification` event, in `notifications`,
+   * moving the positions); a stream history no longer reaches back in gets a
+   * `history_gap` event. Works before `connect()` too: the first subscribe
+   * then goes on from where this left off.
+   */
+  fetchMissed(): Promise<CatchUp> {
+    const held = this.resume.positions;
+    const after: StreamPositions = {};
+    for (const stream of streamsOf(this.options.types)) {
+      const at = held[stream];
+      if (at) after[stream] = { ...at };
+    }
+    return this.queueCatchUp(this.options.types, Object.keys(after).length > 0 ? after : undefined);
   }
 
   private async attempt(): Promise<void> {
@@ -256,6 +366,7 @@ export class NotificationClient {
     socket.onopen = () => {
       const resume = this.resume.subscribeFields();
       this.resumedFromId = resume.last_id;
+      this.resumedFromPositions = resume.positions;
       socket.send(JSON.stringify({ type: 'subscribe', notification_types: this.options.types, ...resume }));
       this.startPing(socket);
     };
@@ -308,9 +419,10 @@ export class NotificationClient {
         this.setStatus('open');
         return;
       case 'notification':
+        if (!this.delivered.add(frame)) return; // a catch-up delivered it already
         this.resume.notification(frame);
         this.buffer.push(frame);
-        if (this.buffer.length > this.options.bufferSize) this.buffer.splice(0, this.buffer.length - this.options.bufferSize);
+        this.trimBuffer();
         this.emit('notification', frame);
         return;
       case 'resume_gap': {
@@ -319,6 +431,7 @@ export class NotificationClient {
         // A server that predates streams names none.
         const streams = (frame.streams ?? []) as StreamName[];
         this.emit('resume_gap', lastId === undefined ? { streams } : { streams, last_id: lastId });
+        if (this.options.catchUpOnGap) this.catchUpAfterGap(streams, this.resumedFromPositions);
         return;
       }
       case 'error': {
@@ -330,6 +443,87 @@ export class NotificationClient {
       default:
         return; // pong: any frame already counts as a sign of life
     }
+  }
+
+  /**
+   * After `resume_gap`: fetches what history holds after the positions the
+   * resume started from in the gapped streams, and tells the app what even
+   * that could not fill. A stream the resume gave no position for (a server
+   * that predates streams names none) cannot be caught up: it is a history gap at once.
+   */
+  private catchUpAfterGap(streams: StreamName[], resumedFrom: StreamPositions | undefined): void {
+    const after: StreamPositions = {};
+    const unknown: StreamName[] = [];
+    for (const stream of streams) {
+      const at = resumedFrom?.[stream];
+      if (at) after[stream] = at;
+      else unknown.push(stream);
+    }
+    if (streams.length === 0 || unknown.length > 0) this.emit('history_gap', { streams: unknown });
+    const types = [...new Set(Object.keys(after).map(typeOfStream))];
+    if (types.length === 0) return;
+    this.queueCatchUp(types, after).catch((err: NotificationClientError) => {
+      // Nothing could be fetched: the gap stands, as the socket reported it.
+      this.lastError = err;
+      this.emit('error', err);
+      this.emit('history_gap', { streams: Object.keys(after) as StreamName[] });
+    });
+  }
+
+  private queueCatchUp(types: readonly NotificationType[], after: StreamPositions | undefined): Promise<CatchUp> {
+    const closes = this.closes;
+    const run = this.catchUps.then(() => this.catchUp(types, after, closes));
+    this.catchUps = run.catch(() => {});
+    return run;
+  }
+
+  /** Pages through history from `after` (or the most recent), delivering what is new; see fetchMissed(). */
+  private async catchUp(types: readonly NotificationType[], after: StreamPositions | undefined, closes: number): Promise<CatchUp> {
+    const result: CatchUp = { notifications: [], gap: [] };
+    let from = after;
+    for (let page = 1; ; page++) {
+      const answer = await this.fetchNotifications({ types, ...(from ? { after: from } : {}), limit: PAGE_LIMIT });
+      if (closes !== this.closes) return result; // closed meanwhile: nothing more reaches the app
+      for (const stream of answer.gap) if (!result.gap.includes(stream)) result.gap.push(stream);
+      for (const frame of answer.notifications) {
+        if (!this.delivered.add(frame)) continue;
+        if (typeof frame.stream === 'string') this.resume.fetched(frame.stream as StreamName, frame);
+        this.insertInOrder(frame);
+        this.emit('notification', frame);
+        result.notifications.push(frame);
+      }
+      // Only the streams read after a position moved by what was delivered; the answer places the others at their tip.
+      const read = (from ? Object.keys(from) : Object.keys(answer.positions)) as StreamName[];
+      for (const stream of read) {
+        const at = answer.positions[stream];
+        if (at) this.resume.fetched(stream, at);
+      }
+      if (!answer.more) break;
+      from = {};
+      for (const stream of read) {
+        const at = answer.positions[stream];
+        if (at) from[stream] = at;
+      }
+      if (page === MAX_CATCH_UP_PAGES) {
+        // Further behind than a catch-up reaches: what was not fetched counts as lost.
+        for (const stream of read) if (!result.gap.includes(stream)) result.gap.push(stream);
+        break;
+      }
+    }
+    if (result.gap.length > 0) this.emit('history_gap', { streams: result.gap });
+    return result;
+  }
+
+  /** A notification from history goes where its id puts it among those held (it may be older than live ones). */
+  private insertInOrder(frame: NotificationFrame): void {
+    let at = this.buffer.length;
+    while (at > 0 && compareNotificationIds(this.buffer[at - 1]!.id, frame.id) > 0) at -= 1;
+    this.buffer.splice(at, 0, frame);
+    this.trimBuffer();
+  }
+
+  private trimBuffer(): void {
+    if (this.buffer.length > this.options.bufferSize) this.buffer.splice(0, this.buffer.length - this.options.bufferSize);
   }
 
   /** The socket is gone (closed, or found dead): reconnect unless stopped. */
@@ -433,6 +627,15 @@ export class NotificationClient {
   private emit<K extends keyof ClientEvents>(event: K, value: ClientEvents[K]): void {
     for (const listener of this.listeners[event]) listener(value);
   }
+}
+
+/** The streams a subscription to `types` reads (streamsOf in the protocol, whose module would bring its schemas along). */
+function streamsOf(types: readonly NotificationType[]): StreamName[] {
+  return types.flatMap((type) => [`user:${type}`, `all:${type}`] as StreamName[]);
+}
+
+function typeOfStream(stream: string): NotificationType {
+  return stream.slice(stream.indexOf(':') + 1) as NotificationType;
 }
 
 function detach(socket: WebSocketLike): void {

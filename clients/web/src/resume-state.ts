@@ -1,6 +1,7 @@
 import type { NotificationFrame, StreamName, StreamPosition, StreamPositions, SubscribedFrame } from '@parking-realtime/protocol';
 // The schema-free entry: the main one would bundle typebox into the browser (5 kB → 84 kB).
 import { advancePosition } from '@parking-realtime/protocol/positions';
+import { compareNotificationIds } from './notification-ids.js';
 
 /** Positions as the client hands them out: a snapshot the caller cannot change. */
 export type ReadonlyStreamPositions = { readonly [S in StreamName]?: Readonly<StreamPosition> };
@@ -44,6 +45,19 @@ export class ResumeState {
     if (typeof frame.stream === 'string' && typeof frame.epoch === 'string') {
       advancePosition(this.held, frame.stream as StreamName, frame.id, frame.epoch);
     }
+  }
+
+  /**
+   * A position the notifications endpoint handed out, or the position of a
+   * notification read from history: it moves the held one forward, as a live
+   * notification would, but never back to an older epoch (an answer read
+   * before the stream began again must not undo what the socket has since
+   * brought). lastId stays: it is the last notification to arrive live.
+   */
+  fetched(stream: StreamName, at: StreamPosition): void {
+    const held = this.held[stream];
+    if (held && held.epoch !== at.epoch && compareNotificationIds(at.epoch || '0-0', held.epoch || '0-0') < 0) return;
+    advancePosition(this.held, stream, at.id, at.epoch);
   }
 
   /** Nothing until something was seen: a first subscribe asks for no replay. */
