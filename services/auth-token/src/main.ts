@@ -1,8 +1,10 @@
-import { createRedis, createServiceMetrics, runService } from '@parking-realtime/server';
+import { createRedis, createServiceMetrics, runService, startTracing } from '@parking-realtime/server';
 import { buildAuthTokenApp } from './app.js';
 import { loadAuthTokenConfig } from './config.js';
 
 await runService('auth-token', loadAuthTokenConfig, async (config) => {
+  // Before the app is built: its requests are traced only if this came first. Off (loads nothing) without OTEL_EXPORTER_OTLP_ENDPOINT.
+  const tracing = await startTracing('auth-token');
   const metrics = createServiceMetrics('auth-token');
   const redis = createRedis(config.redis, {
     name: 'auth-token',
@@ -15,5 +17,12 @@ await runService('auth-token', loadAuthTokenConfig, async (config) => {
   });
   const app = await buildAuthTokenApp(config, { redis, metrics });
   if (config.jwt.usingDevSecret) app.log.warn('JWT_SECRET not set: using the development secret (refused in production)');
-  return { app, close: async () => void redis.disconnect() };
+  return {
+    app,
+    close: async () => {
+      redis.disconnect();
+      // Sends the spans still buffered.
+      await tracing?.shutdown();
+    },
+  };
 });

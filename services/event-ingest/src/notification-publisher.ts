@@ -1,6 +1,8 @@
 import { type AcceptedEvent, broadcastStream, notificationBody, type StreamName, userStream } from '@parking-realtime/protocol';
 import {
   broadcastChannel,
+  type Context,
+  endSpan,
   epochKey,
   GroupCommit,
   historyKey,
@@ -8,7 +10,12 @@ import {
   LuaScript,
   publishedKey,
   type RedisClient,
+  type Span,
+  SpanKind,
   slotGroupOf,
+  startSpan,
+  traceparentOf,
+  tracing,
   userChannel,
 } from '@parking-realtime/server';
 
@@ -53,6 +60,8 @@ interface PendingPublish {
   event: AcceptedEvent;
   published: (fresh: boolean) => void;
   failed: (err: Error) => void;
+  /** With tracing on: the worker's span for the event, parent of its publish spans. */
+  trace?: Context | undefined;
 }
 
 /** A stream a notification goes to: its channel (which names its keys) and its name in frames. */
@@ -125,10 +134,11 @@ export class NotificationPublisher {
    * script calls and are published in the order given. One that fails on a
    * stream blocks that stream: the events after it in its batch on the same
    * stream are not published and fail too (a retry keeps their order); the
-   * others go on.
+   * others go on. With tracing on, `trace` (the worker's span) is the parent
+   * of the event's `publish notification` span, one per script call it takes.
    */
-  publish(event: AcceptedEvent): Promise<boolean> {
-    return new Promise((published, failed) => this.commits.add({ event, published, failed }));
+  publish(event: AcceptedEvent, trace?: Context): Promise<boolean> {
+    return new Promise((published, failed) => this.commits.add({ event, published, failed, trace }));
   }
 
   /** Resolves once everything handed to publish() has been answered. */
@@ -194,7 +204,9 @@ export class NotificationPublisher {
         return false;
       });
       if (call.length === 0) continue;
-      const answer = await this.run(call).catch((err: Error) => err);
+      const spans = tracing.enabled ? publishSpans(call) : undefined;
+      const answer = await this.run(call, spans).catch((err: Error) => err);
+      if (spans) endPublishSpans(spans, answer);
       if (answer instanceof Error) {
         // Redis did not answer: nothing after this call in the group is sent.
         for (const entry of entries) if (!outcomes.get(entry.pending)!.error) fail(entry, answer);
@@ -215,7 +227,8 @@ export class NotificationPublisher {
     }
   }
 
-  private run(call: readonly Entry[]): Promise<[string[], string[]]> {
+  /** `spans`: each entry's publish span (or none), whose `traceparent` the script puts before the frames it publishes. */
+  private run(call: readonly Entry[], spans?: ReadonlyArray<Span | undefined>): Promise<[string[], string[]]> {
     const keys: string[] = [];
     const argv: Array<string | number> = [
       this.options.dedupeTtlSeconds * 1000,
@@ -225,8 +238,10 @@ export class NotificationPublisher {
       (this.options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS) * 1000,
       this.options.historyMaxEntries ?? DEFAULT_HISTORY_MAX_ENTRIES,
     ];
-    for (const { pending, targets, body } of call) {
-      argv.push(targets.length, pending.event.id, pending.event.type, body);
+    for (let i = 0; i < call.length; i++) {
+      const { pending, targets, body } = call[i]!;
+      const span = spans?.[i];
+      argv.push(targets.length, pending.event.id, pending.event.type, body, span ? traceparentOf(span) : '');
       for (const { channel, stream } of targets) {
         keys.push(historyKey(channel), epochKey(channel), publishedKey(channel));
         argv.push(channel, stream);
@@ -234,4 +249,38 @@ export class NotificationPublisher {
     }
     return this.redis.publishNotifications(keys.length, keys, argv);
   }
+}
+
+/** A `publish notification` span for each entry of a call whose event is traced: its share of the script call. */
+function publishSpans(call: readonly Entry[]): Array<Span | undefined> {
+  return call.map(({ pending, targets }) =>
+    pending.trace
+      ? startSpan(
+          'publish notification',
+          SpanKind.PRODUCER,
+          {
+            'messaging.system': 'redis',
+            'messaging.operation.type': 'send',
+            'messaging.batch.message_count': targets.length,
+            'notification.id': pending.event.id,
+            'notification.type': pending.event.type,
+          },
+          pending.trace,
+        )
+      : undefined,
+  );
+}
+
+/** Ends each entry's span with the script's answer for it (`ok`, `dup`, `skip`, `err:…`), or the call's error. */
+function endPublishSpans(spans: ReadonlyArray<Span | undefined>, answer: [string[], string[]] | Error): void {
+  spans.forEach((span, i) => {
+    if (!span) return;
+    if (answer instanceof Error) {
+      endSpan(span, answer);
+      return;
+    }
+    const result = answer[0][i] ?? 'err:no result for the entry';
+    span.setAttribute('notification.publish.result', result.startsWith('err:') ? 'err' : result);
+    endSpan(span, result.startsWith('err:') ? result.slice(4) : undefined);
+  });
 }

@@ -1,5 +1,18 @@
 import { type AcceptedEvent, eventDepthErrors, type FieldError, QueuedEvent } from '@parking-realtime/protocol';
-import { EVENT_BATCH_JOB, QUEUE_PREFIX, QueuedBatch, type RedisClient, toFieldErrors } from '@parking-realtime/server';
+import {
+  contextOf,
+  contextOfTraceparent,
+  EVENT_BATCH_JOB,
+  endSpan,
+  QUEUE_PREFIX,
+  QueuedBatch,
+  type RedisClient,
+  type Span,
+  SpanKind,
+  startSpan,
+  toFieldErrors,
+  tracing,
+} from '@parking-realtime/server';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';
@@ -57,6 +70,33 @@ export function eventsOfJob(job: Pick<Job, 'name' | 'data' | 'id' | 'timestamp'>
 }
 
 /**
+ * A `process notification` span per event of the job, each a child of the
+ * event's `send notification` span when the job carries its context (an event
+ * put on the queue by hand starts a trace of its own).
+ */
+function startProcessSpans(job: Job, events: readonly AcceptedEvent[], queueName: string): Span[] {
+  const traceparents = (job.data as { traceparents?: unknown } | null)?.traceparents;
+  const carried = Array.isArray(traceparents) && traceparents.length === events.length ? (traceparents as string[]) : undefined;
+  return events.map((event, i) =>
+    startSpan(
+      'process notification',
+      SpanKind.CONSUMER,
+      {
+        'messaging.system': 'bullmq',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': queueName,
+        'messaging.message.id': String(job.id),
+        'messaging.batch.message_count': events.length,
+        'bullmq.job.attempt': job.attemptsMade + 1,
+        'notification.id': event.id,
+        'notification.type': event.type,
+      },
+      contextOfTraceparent(carried?.[i]),
+    ),
+  );
+}
+
+/**
  * Consumes the `notifications` queue one job at a time across every
  * instance (BullMQ's global concurrency of 1): jobs leave in the order they
  * were stored, and each is published before the next is taken, so events are
@@ -74,9 +114,19 @@ export function startNotificationWorker(options: WorkerOptions): { worker: Worke
     options.queueName,
     async (job) => {
       const events = eventsOfJob(job);
+      const spans = tracing.enabled ? startProcessSpans(job, events, options.queueName) : undefined;
       await pauseFor(options.fault, 'before');
-      const outcomes = await Promise.allSettled(events.map((event) => options.publisher.publish(event)));
+      const outcomes = await Promise.allSettled(
+        spans
+          ? events.map((event, i) => options.publisher.publish(event, contextOf(spans[i]!)))
+          : events.map((event) => options.publisher.publish(event)),
+      );
       await pauseFor(options.fault, 'after');
+      spans?.forEach((span, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.status === 'fulfilled') span.setAttribute('notification.fresh', outcome.value);
+        endSpan(span, outcome.status === 'rejected' ? outcome.reason : undefined);
+      });
       let published = 0;
       outcomes.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled' && outcome.value) {

@@ -13,7 +13,9 @@
 --     stream that expired or was lost begins again with a new epoch, which
 --     tells a resuming client its position there no longer counts;
 --   * the entry (type and frame body) is appended to the history, and the
---     frame is published on the stream's channel.
+--     frame is published on the stream's channel: with tracing on, after the
+--     entry's traceparent and a newline (the notifier strips them; history
+--     never holds them), otherwise alone.
 -- History is kept by time first: everything from the last window stays;
 -- older entries stay while the stream holds at most the soft length, and
 -- never past the maximum age (the stream expires with it). The hard length
@@ -32,7 +34,8 @@
 -- ARGV[6]             hard length (entries, approximate)
 -- then per entry:     number of targets n, event id, notification type,
 --                     frame body (the frame after its id, stream and epoch,
---                     without the comma before it), then per target its
+--                     without the comma before it), traceparent of its
+--                     publish span ('' with tracing off), then per target its
 --                     channel and its stream's name in frames
 -- Returns { per entry: `ok` (published to at least one target), `dup` (every
 -- target had it before), `err:<message>`, or `skip` (behind a failure);
@@ -50,10 +53,12 @@ local results = {}
 local k, a = 1, 7
 while a <= #ARGV do
   local n, eventId, notificationType, body = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local traceHeader = ARGV[a + 4]
+  if traceHeader ~= '' then traceHeader = traceHeader .. '\n' end
   local fresh, err, skipped = 0, nil, false
   for i = 0, n - 1 do
     local history, epochKey, published = KEYS[k + 3 * i], KEYS[k + 3 * i + 1], KEYS[k + 3 * i + 2]
-    local channel, name = ARGV[a + 4 + 2 * i], ARGV[a + 5 + 2 * i]
+    local channel, name = ARGV[a + 5 + 2 * i], ARGV[a + 6 + 2 * i]
     if blocked[history] then
       skipped = true
     elseif not redis.call('ZSCORE', published, eventId) then
@@ -82,7 +87,7 @@ while a <= #ARGV do
         if remembered > tonumber(hardLength) then redis.call('ZREMRANGEBYRANK', published, 0, remembered - tonumber(hardLength) - 1) end
         redis.call('PEXPIRE', published, dedupeMs)
         redis.call(publish, channel,
-          '{"type":"notification","id":"' .. id .. '","stream":"' .. name .. '","epoch":"' .. epoch .. '",' .. body)
+          traceHeader .. '{"type":"notification","id":"' .. id .. '","stream":"' .. name .. '","epoch":"' .. epoch .. '",' .. body)
         fresh = fresh + 1
       end
     end
@@ -97,6 +102,6 @@ while a <= #ARGV do
     results[#results + 1] = 'dup'
   end
   k = k + 3 * n
-  a = a + 4 + 2 * n
+  a = a + 5 + 2 * n
 end
 return { results, blockedChannels }

@@ -9,6 +9,8 @@ import {
   healthRoutes,
   installErrorHandler,
   fastifyLoggerOptions,
+  frameAfterTraceHeader,
+  hasTraceHeader,
   isCluster,
   metricsRoute,
   notificationTypeOfChannel,
@@ -18,6 +20,7 @@ import {
   slotOf,
   type ServiceMetrics,
   TokenStore,
+  tracing,
   waitUntilReady,
 } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
@@ -28,6 +31,7 @@ import type { WebSocket } from 'ws';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import type { NotifierConfig } from './config.js';
+import { startDeliverySpan } from './delivery-span.js';
 import { closeSpread } from './graceful-close.js';
 import { startHeartbeat } from './heartbeat.js';
 import { type Connection, deliver, serveSocket } from './notification-socket.js';
@@ -65,18 +69,24 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   app.decorateRequest('wsTokenIssuedAt', 0);
 
   const index = new SubscriptionIndex<Connection>();
-  const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, payload) => {
+  const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, message) => {
     if (channel === CONTROL_CHANNEL) {
-      handleControlMessage(payload, userSockets, disconnects, app.log);
+      handleControlMessage(message, userSockets, disconnects, app.log);
       return;
     }
     const recipients = index.recipients(channel);
     if (!recipients) return;
+    // With tracing on, event-ingest publishes its span's traceparent before the frame: it stops here,
+    // whether this notifier traces or not. Without one, the message is the frame, as is.
+    const traced = hasTraceHeader(message);
+    const payload = traced ? frameAfterTraceHeader(message) : message;
     const type = notificationTypeOfChannel(channel);
+    const span = traced && tracing.enabled && recipients.size > 0 ? startDeliverySpan(message, type, recipients.size) : undefined;
     // One payload for every recipient: serialized once, by the worker, and framed once, here.
     const frame = prepareTextFrame(payload);
     for (const conn of recipients) deliver(conn, channel, payload, frame);
     recordDelivery(metrics, type, payload, recipients.size);
+    span?.end();
   });
 
   await app.register(websocket, {

@@ -1,8 +1,10 @@
-import { createRedis, createServiceMetrics, runService } from '@parking-realtime/server';
+import { createRedis, createServiceMetrics, runService, startTracing } from '@parking-realtime/server';
 import { buildNotifierApp } from './app.js';
 import { loadNotifierConfig } from './config.js';
 
 await runService('notifier', loadNotifierConfig, async (config) => {
+  // Before the app is built: its requests are traced only if this came first. Off (loads nothing) without OTEL_EXPORTER_OTLP_ENDPOINT.
+  const tracing = await startTracing('notifier');
   const metrics = createServiceMetrics('notifier');
   const redis = createRedis(config.redis, { name: 'notifier', reconnects: metrics.redisReconnects });
   // Subscriber commands must wait out a reconnect rather than fail.
@@ -18,6 +20,8 @@ await runService('notifier', loadNotifierConfig, async (config) => {
     close: async () => {
       redis.disconnect();
       subscriberRedis.disconnect();
+      // Sends the spans still buffered.
+      await tracing?.shutdown();
     },
   };
 });

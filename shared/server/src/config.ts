@@ -21,6 +21,19 @@ export const LogLevelSchema = Type.Union(
   { default: 'info' },
 );
 
+/**
+ * OpenTelemetry tracing (shared/server's tracing.ts; docs/observability.md).
+ * Off unless the endpoint is set. The exporter also reads the other standard
+ * OTEL_EXPORTER_OTLP_* variables (headers, a traces-only endpoint), and the
+ * SDK OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.
+ */
+export const tracingEnv = {
+  /** OTLP/HTTP collector, e.g. http://otel-collector:4318 (spans go to its /v1/traces). Unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+  /** The `service.name` of this process's spans. Default: the service's own name (auth-token, notifier, event-ingest). */
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+};
+
 /** Variables every service reads. Defaults are stated where declared. */
 export const commonEnv = {
   NODE_ENV: NodeEnvSchema,
@@ -38,6 +51,7 @@ export const commonEnv = {
    * over REDIS_URL and every connection is a cluster client.
    */
   REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^,:\\s]+:[0-9]{1,5}(,[^,:\\s]+:[0-9]{1,5})*$' })),
+  ...tracingEnv,
 };
 
 export const port = (fallback: number) => Type.Integer({ default: fallback, minimum: 0, maximum: 65535 });

@@ -18,3 +18,4 @@ export * from './user-disconnect.js';
 export * from './http-security.js';
 export * from './replica-wait.js';
 export * from './openapi.js';
+export * from './tracing.js';

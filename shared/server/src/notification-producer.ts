@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protocol';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
@@ -9,6 +10,7 @@ import type { RedisTarget } from './config.js';
 import { createRedis, type RedisClient } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
 import { ReplicaWait } from './replica-wait.js';
+import { endSpan, startSpan, traceparentOf, tracing } from './tracing.js';
 
 export interface NotificationProducerOptions {
   /**
@@ -32,6 +34,14 @@ export interface NotificationProducerOptions {
    * attached (see ReplicaWait). Default 0.
    */
   minReplicas?: number;
+  /**
+   * Trace each send: a `send notification` span, child of the active context
+   * (the caller's span), whose context the job carries to the worker and on
+   * to the notifiers. Default: whether this process started tracing
+   * (startTracing); a domain service that set up its own OpenTelemetry SDK
+   * passes true.
+   */
+  tracing?: boolean;
 }
 
 /** How long an accepted batch waits for its replicas before the send fails (503 over HTTP). */
@@ -68,13 +78,18 @@ interface PendingEvent {
   event: AcceptedEvent;
   stored: () => void;
   failed: (err: unknown) => void;
+  /** Its `send notification` span's, when traced. */
+  traceparent?: string;
 }
 
 /** Jobs of at most MAX_EVENTS_PER_JOB events each, in acceptance order. */
 function jobsOf(batch: readonly PendingEvent[]): Array<{ name: string; data: QueuedBatch }> {
   const jobs: Array<{ name: string; data: QueuedBatch }> = [];
   for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_JOB) {
-    jobs.push({ name: EVENT_BATCH_JOB, data: { events: batch.slice(i, i + MAX_EVENTS_PER_JOB).map((p) => p.event) } });
+    const slice = batch.slice(i, i + MAX_EVENTS_PER_JOB);
+    const data: QueuedBatch = { events: slice.map((p) => p.event) };
+    if (slice.some((p) => p.traceparent)) data.traceparents = slice.map((p) => p.traceparent ?? '');
+    jobs.push({ name: EVENT_BATCH_JOB, data });
   }
   return jobs;
 }
@@ -116,12 +131,32 @@ export function createNotificationProducer(options: NotificationProducerOptions)
     },
     options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
   );
+  const traced = options.tracing ?? tracing.enabled;
+  const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
 
   return {
     queue,
     async send(event) {
       const accepted = acceptEvent(event);
-      await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed }));
+      if (!traced) {
+        await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed }));
+        return { id: accepted.id };
+      }
+      const span = startSpan('send notification', SpanKind.PRODUCER, {
+        'messaging.system': 'bullmq',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': queueName,
+        'notification.id': accepted.id,
+        'notification.type': accepted.type,
+        'notification.user_count': accepted.user_ids?.length ?? 0,
+      });
+      try {
+        await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed, traceparent: traceparentOf(span) }));
+      } catch (err) {
+        endSpan(span, err);
+        throw err;
+      }
+      endSpan(span);
       return { id: accepted.id };
     },
     async close() {

@@ -16,9 +16,19 @@ export const EVENT_BATCH_JOB = 'events';
 /** Most events in one job; a larger batch is stored as several jobs, in order. */
 export const MAX_EVENTS_PER_JOB = 256;
 
-/** The data of an `events` job. */
+/**
+ * The data of an `events` job. With tracing on, `traceparents` holds each
+ * event's W3C `traceparent` (its `send notification` span), in the order of
+ * `events` ('' for one without): a job is a batch of events from different
+ * requests, each its own trace, which BullMQ's own telemetry (one context per
+ * job) cannot carry. Absent with tracing off. A worker ignores it when it does
+ * not match `events`: tracing never fails a job.
+ */
 export const QueuedBatch = Type.Object(
-  { events: Type.Array(QueuedEvent, { minItems: 1, maxItems: MAX_EVENTS_PER_JOB }) },
+  {
+    events: Type.Array(QueuedEvent, { minItems: 1, maxItems: MAX_EVENTS_PER_JOB }),
+    traceparents: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: MAX_EVENTS_PER_JOB })),
+  },
   { additionalProperties: false },
 );
 export type QueuedBatch = Static<typeof QueuedBatch>;
