@@ -143,7 +143,7 @@ export const serverMessages: Record<string, Message> = {
     title: 'Resume gap',
     summary: 'History no longer reaches back to where the client was in these streams: something may be lost, refetch your state',
     description:
-      'Sent after `subscribed` and before the replay, when a stream began again (another epoch) or expired, its entries after the position were trimmed, the position is older than HISTORY_MAX_AGE_SECONDS, or more than 1000 notifications were missed in it.',
+      'Sent after `subscribed` and before the replay when a stream began again (another epoch) or expired, its entries after the position were trimmed, or the position is older than HISTORY_MAX_AGE_SECONDS; or in the middle of a replay, before the rest of a stream, when it was trimmed past the replay or began again meanwhile, or more than REPLAY_MAX_FRAMES notifications were missed in it.',
     examples: [{ name: 'broadcasts lost', payload: { type: 'resume_gap', streams: ['all:parking_lot'] } }],
   },
 };
