@@ -4,8 +4,9 @@ import type { NotificationFrame } from '@parking-realtime/protocol';
  * The notifications delivered lately, by stream, epoch and id, so one that
  * reaches the client twice (replayed by the socket and fetched from history
  * while catching up, in either order) is delivered once. Bounded: past
- * `capacity` the oldest are forgotten; a catch-up fetches at most
- * MAX_CATCH_UP_PAGES pages, and the notifier replays at most 1000 per stream.
+ * `capacity` the oldest are forgotten. A catch-up fetches at most
+ * MAX_CATCH_UP_PAGES pages, from where the socket's replay got to or from
+ * where it started, so what both bring comes close together.
  */
 export class DeliveredNotifications {
   private readonly keys = new Set<string>();

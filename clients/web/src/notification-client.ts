@@ -136,8 +136,8 @@ const OPEN = 1;
 /** The largest page the notifications endpoint serves (NOTIFICATIONS_MAX_LIMIT). */
 const PAGE_LIMIT = 200;
 /**
- * Pages one catch-up fetches at most: 1000 notifications, as many as the
- * notifier replays per stream. A client further behind refetches its state.
+ * Pages one catch-up fetches at most: 1000 notifications. A client further
+ * behind is better off refetching its state (`history_gap`).
  */
 export const MAX_CATCH_UP_PAGES = 5;
 /** Notifications remembered to deliver each once: room for a whole catch-up and a whole replay. */
@@ -197,8 +197,10 @@ export class NotificationClient {
   private readonly resume = new ResumeState();
   /** The `last_id` the current socket's subscribe sent. */
   private resumedFromId: string | undefined;
-  /** The positions the current socket's subscribe sent: where a catch-up after its `resume_gap` starts. */
+  /** The positions the current socket's subscribe sent: where a catch-up after an up-front `resume_gap` starts. */
   private resumedFromPositions: StreamPositions | undefined;
+  /** Where the current socket's notifications got to, per stream: a `resume_gap` in the middle of a replay lies after it. */
+  private socketPositions: StreamPositions = {};
   private readonly delivered = new DeliveredNotifications(DELIVERED_REMEMBERED);
   /** Catch-ups run one after the other, so each reads the positions the one before left. */
   private catchUps: Promise<unknown> = Promise.resolve();
@@ -367,6 +369,7 @@ export class NotificationClient {
       const resume = this.resume.subscribeFields();
       this.resumedFromId = resume.last_id;
       this.resumedFromPositions = resume.positions;
+      this.socketPositions = {};
       socket.send(JSON.stringify({ type: 'subscribe', notification_types: this.options.types, ...resume }));
       this.startPing(socket);
     };
@@ -419,6 +422,7 @@ export class NotificationClient {
         this.setStatus('open');
         return;
       case 'notification':
+        if (typeof frame.stream === 'string') this.socketPositions[frame.stream as StreamName] = { id: frame.id, epoch: frame.epoch };
         if (!this.delivered.add(frame)) return; // a catch-up delivered it already
         this.resume.notification(frame);
         this.buffer.push(frame);
@@ -431,7 +435,7 @@ export class NotificationClient {
         // A server that predates streams names none.
         const streams = (frame.streams ?? []) as StreamName[];
         this.emit('resume_gap', lastId === undefined ? { streams } : { streams, last_id: lastId });
-        if (this.options.catchUpOnGap) this.catchUpAfterGap(streams, this.resumedFromPositions);
+        if (this.options.catchUpOnGap) this.catchUpAfterGap(streams, { ...this.resumedFromPositions, ...this.socketPositions });
         return;
       }
       case 'error': {
@@ -446,16 +450,18 @@ export class NotificationClient {
   }
 
   /**
-   * After `resume_gap`: fetches what history holds after the positions the
-   * resume started from in the gapped streams, and tells the app what even
-   * that could not fill. A stream the resume gave no position for (a server
-   * that predates streams names none) cannot be caught up: it is a history gap at once.
+   * After `resume_gap`: fetches what history holds in the gapped streams
+   * after where the socket got to (the last notification it brought in the
+   * stream, for a gap found in the middle of a replay; else the position the
+   * resume started from), and tells the app what even that could not fill. A
+   * stream with no position (a server that predates streams names none)
+   * cannot be caught up: it is a history gap at once.
    */
-  private catchUpAfterGap(streams: StreamName[], resumedFrom: StreamPositions | undefined): void {
+  private catchUpAfterGap(streams: StreamName[], from: StreamPositions): void {
     const after: StreamPositions = {};
     const unknown: StreamName[] = [];
     for (const stream of streams) {
-      const at = resumedFrom?.[stream];
+      const at = from[stream];
       if (at) after[stream] = at;
       else unknown.push(stream);
     }

@@ -178,6 +178,36 @@ t.test('after resume_gap the client fetches the gapped stream from auth-token wi
   t.same((third.frames[0]!.positions as StreamPositions)['user:reservation'], { id: m5.id, epoch: m5.epoch }, 'the next resume goes on after m5');
 });
 
+t.test('a resume_gap in the middle of the replay: the catch-up starts after the last notification replayed', async (t) => {
+  await publish('seen');
+  const start = await history();
+  const { client, events, until, connection, reconnect, notified } = setup(t);
+  client.connect();
+  const first = await connection(0);
+  answerWithPositions(first, start.positions);
+  await opened(client);
+  for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) await publish(m);
+  const truth = (await history(`types=reservation&after=user:reservation:${start.positions['user:reservation']!.id}:${start.positions['user:reservation']!.epoch}`)).notifications;
+  const [m1, m2, , , m5] = truth as [NotificationFrame, NotificationFrame, NotificationFrame, NotificationFrame, NotificationFrame];
+
+  const second = await reconnect(first);
+  answerWithPositions(second, only(start.positions, 'all:reservation'));
+  // The replay stops after m2 (say it reached its bound), the stream goes live with m5.
+  send(second, m1);
+  send(second, m2);
+  sendResumeGap(second, { streams: ['user:reservation'] });
+  send(second, m5);
+  await until(() => notified().length === 5, 'm3 and m4 from history');
+  t.same(requests[0]!.query.getAll('after'), [`user:reservation:${m2.id}:${m2.epoch}`], 'after the last one replayed, not where the resume started');
+  t.same(
+    notified().map((n) => n.message).sort(),
+    ['m1', 'm2', 'm3', 'm4', 'm5'],
+    'each once',
+  );
+  t.same(client.notifications, truth, 'in id order in the buffer');
+  t.notOk(events.some((e) => e.event === 'history_gap'), 'history filled the hole');
+});
+
 t.test('when history does not reach back either (the stream began again), the client delivers what is left and emits history_gap', async (t) => {
   await publish('old');
   const start = await history();
