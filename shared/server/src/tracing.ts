@@ -117,6 +117,7 @@ export interface TracingHandle {
 export interface StartTracingOptions {
   /** Where spans go. Default: a batching OTLP/HTTP exporter to OTEL_EXPORTER_OTLP_ENDPOINT, or nothing (tracing off) when it is unset. */
   spanProcessors?: SpanProcessor[];
+  /** Where OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME are read (default process.env); the exporter reads process.env itself. */
   env?: NodeJS.ProcessEnv;
 }
 
