@@ -70,7 +70,8 @@ t.test('history of one-off users expires with the max age, and Redis memory retu
   const grown = await memory();
   t.ok(grown - before > 1_000_000, `5000 streams take memory (${grown - before} bytes)`);
   const ttls = await Promise.all(users('oneoff-0-0', 10).map((u) => redis.pttl(userHistoryKey(u))));
-  t.ok(ttls.every((ms) => ms > 0 && ms <= 1000), 'each stream expires with the max age');
+  // -2: already gone (a busy machine may take longer than the max age to publish them all); -1 would be no expiry.
+  t.ok(ttls.every((ms) => ms === -2 || (ms > 0 && ms <= 1000)), `each stream expires with the max age (${ttls.join(', ')} ms left)`);
   // 5000 dedupe sets (one per stream, for the dedupe window) stay; the 5000 streams and their epochs go.
   // Redis expires keys by sampling: on a busy machine that takes a while, hence the generous wait.
   await waitFor(async () => ((await keys()) <= keysBefore + 5000 ? true : null), 60_000, 'the streams to expire');
