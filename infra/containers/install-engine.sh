@@ -28,3 +28,16 @@ say "installing ${missing[*]} with apt-get"
 apt-get update -qq >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 say "installed ${missing[*]}"
+
+# Where nothing stops package scripts from starting services (no policy-rc.d
+# saying no), docker.io's starts dockerd itself. That one is ours too: recorded,
+# so containers:stop stops it like one start-engine.sh started.
+if [[ " ${missing[*]} " == *" docker.io "* ]] && [ ! -f "$DOCKERD_PID_FILE" ]; then
+  for proc in /proc/[0-9]*; do
+    [ "$(cat "$proc/comm" 2>/dev/null)" = dockerd ] || continue
+    mkdir -p "$STATE_DIR"
+    process_identity "${proc#/proc/}" >"$DOCKERD_PID_FILE"
+    say "the docker.io package started dockerd (pid ${proc#/proc/}); 'npm run containers:stop' stops it"
+    break
+  done
+fi
