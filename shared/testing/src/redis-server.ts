@@ -76,6 +76,8 @@ export const UPSTREAM_REDIS_IMAGE = 'redis:8.0.1-alpine';
 
 async function startContainerRedis(): Promise<TestRedis> {
   const prepared = preparedContainerSettings();
+  // Where containers:prepare built local images, Ryuk's (testcontainers' reaper) cannot be pulled
+  // either, and the file turns it off: each container is then removed by stop(), or at exit below.
   for (const [key, value] of Object.entries(prepared)) {
     if (key.startsWith('TESTCONTAINERS_') && process.env[key] === undefined) process.env[key] = value;
   }
@@ -83,9 +85,6 @@ async function startContainerRedis(): Promise<TestRedis> {
   // reach mapped ports through the bridge gateway; a local engine publishes them on the host.
   if (!process.env.DOCKER_HOST && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined) process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
   const image = process.env.REDIS_IMAGE || prepared.REDIS_IMAGE || UPSTREAM_REDIS_IMAGE;
-  // A prepared image means upstream images cannot be pulled here, Ryuk's (testcontainers' reaper)
-  // neither: without it, each container is removed by stop(), or by the exit hook below.
-  if (image === prepared.REDIS_IMAGE && process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const { RedisContainer } = await import('@testcontainers/redis');
   // As a redis-server child runs: nothing saved; reachable from the host through the mapped
   // port (an image without the official one's entrypoint would keep protected mode on).
