@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { simpleJwtAccessToken, startRedis, startService } from '@parking-realtime/testing';
+import { simpleJwtAccessToken, startRedis, startService, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 
 const SECRET = 'memory-jwt-secret-that-is-long-enough-012';
@@ -41,6 +41,8 @@ t.test('after issuing ws tokens, auth-token holds none of their random bytes', a
     await service.kill();
     await redis.stop();
   });
+  // Listening comes before Redis is connected: tokens are issued once it is ready.
+  await waitFor(async () => (await fetch(`${service.url}/readyz`)).status === 200 || null, 20_000, 'auth-token to be ready');
   const raw: Buffer[] = [];
   for (let i = 0; i < TOKENS; i++) {
     const res = await fetch(`${service.url}/api/user/ws-token/`, { headers: { authorization: `Bearer ${simpleJwtAccessToken(SECRET, 7)}` } });
