@@ -170,7 +170,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
     }
     queue = queue.then(() => handle(parsed.frame)).catch((err: unknown) => {
       ctx.log.error({ err, userId }, 'frame handling failed');
-      send(socket, frames.error('internal_error', 'The server could not handle that frame; try again'));
+      send(socket, frames.error(ErrorCode.internal, 'The server could not handle that frame; try again'));
     });
   });
 

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { ErrorCode } from '@parking-realtime/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface ScriptedConnection {
@@ -59,7 +60,7 @@ export class ScriptedNotifier {
       scripted.tokenRequests.push({ authorization: req.headers.authorization });
       if (scripted.tokenStatus !== 200) {
         res.writeHead(scripted.tokenStatus, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: 'auth_expired', message: 'refused by the script' }));
+        res.end(JSON.stringify({ code: ErrorCode.authExpired, message: 'refused by the script' }));
       } else {
         const token = `t${scripted.tokenRequests.length}`;
         scripted.issued.add(token);
