@@ -1,4 +1,4 @@
-import { type AcceptedEvent, broadcastStream, notificationBody, type StreamName, userStream } from '@parking-realtime/protocol';
+import { type AcceptedEvent, broadcastStream, NOTIFICATION_FRAME_PIECES, notificationBody, type StreamName, userStream } from '@parking-realtime/protocol';
 import {
   broadcastChannel,
   type Context,
@@ -237,6 +237,7 @@ export class NotificationPublisher {
       this.publishCommand,
       (this.options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS) * 1000,
       this.options.historyMaxEntries ?? DEFAULT_HISTORY_MAX_ENTRIES,
+      ...NOTIFICATION_FRAME_PIECES,
     ];
     for (let i = 0; i < call.length; i++) {
       const { pending, targets, body } = call[i]!;

@@ -32,9 +32,11 @@
 -- ARGV[4]             PUBLISH, or SPUBLISH on a cluster
 -- ARGV[5]             history window (milliseconds)
 -- ARGV[6]             hard length (entries, approximate)
+-- ARGV[7..10]         the frame's fixed text before the id, the stream, the
+--                     epoch and the body (NOTIFICATION_FRAME_PIECES in
+--                     shared/protocol, which owns the layout)
 -- then per entry:     number of targets n, event id, notification type,
---                     frame body (the frame after its id, stream and epoch,
---                     without the comma before it), traceparent of its
+--                     frame body (notificationBody), traceparent of its
 --                     publish span ('' with tracing off), then per target its
 --                     channel and its stream's name in frames
 -- Returns { per entry: `ok` (published to at least one target), `dup` (every
@@ -45,12 +47,13 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dedupeMs, softLength, maxAgeMs, publish = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local windowMs, hardLength = tonumber(ARGV[5]), ARGV[6]
+local beforeId, beforeStream, beforeEpoch, beforeBody = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local oldest = string.format('%d-0', now - maxAgeMs)
 local windowStart = string.format('%d-0', now - windowMs)
 local blocked = {}
 local blockedChannels = {}
 local results = {}
-local k, a = 1, 7
+local k, a = 1, 11
 while a <= #ARGV do
   local n, eventId, notificationType, body = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local traceHeader = ARGV[a + 4]
@@ -86,8 +89,7 @@ while a <= #ARGV do
         local remembered = redis.call('ZCARD', published)
         if remembered > tonumber(hardLength) then redis.call('ZREMRANGEBYRANK', published, 0, remembered - tonumber(hardLength) - 1) end
         redis.call('PEXPIRE', published, dedupeMs)
-        redis.call(publish, channel,
-          traceHeader .. '{"type":"notification","id":"' .. id .. '","stream":"' .. name .. '","epoch":"' .. epoch .. '",' .. body)
+        redis.call(publish, channel, traceHeader .. beforeId .. id .. beforeStream .. name .. beforeEpoch .. epoch .. beforeBody .. body)
         fresh = fresh + 1
       end
     end
