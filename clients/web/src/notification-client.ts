@@ -1,4 +1,5 @@
 import type { NotificationFrame, NotificationsResponse, NotificationType, ServerFrame, StreamName, StreamPositions } from '@parking-realtime/protocol';
+import { CloseCode } from '@parking-realtime/protocol/close-codes';
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.js';
 import { NotificationClientError } from './client-error.js';
 import { DeliveredNotifications } from './delivered-notifications.js';
@@ -142,15 +143,12 @@ const PAGE_LIMIT = 200;
 export const MAX_CATCH_UP_PAGES = 5;
 /** Notifications remembered to deliver each once: room for a whole catch-up and a whole replay. */
 const DELIVERED_REMEMBERED = 4 * PAGE_LIMIT * MAX_CATCH_UP_PAGES;
-/**
- * Closes after which the client must not come back on its own (the numbers
- * are CloseCode's; the protocol's values would pull its schemas into a bundle).
- */
+/** Closes after which the client must not come back on its own. */
 const FINAL_CLOSES: Record<number, { code: 'displaced' | 'revoked'; message: string }> = {
   // The user opened a newer socket elsewhere; coming back would only push that one out.
-  4011: { code: 'displaced', message: 'Closed: this user opened too many sockets' },
+  [CloseCode.tooManySockets]: { code: 'displaced', message: 'Closed: this user opened too many sockets' },
   // Logout or ban: the service closed every socket of this user.
-  4003: { code: 'revoked', message: 'Closed by the service (logout or ban)' },
+  [CloseCode.revoked]: { code: 'revoked', message: 'Closed by the service (logout or ban)' },
 };
 function globalWindow(): WakeEventSource | null {
   const scope = globalThis as Partial<WakeEventSource>;

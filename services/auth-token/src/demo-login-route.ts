@@ -1,4 +1,4 @@
-import { DemoLoginResponse, UserId } from '@parking-realtime/protocol';
+import { DemoLoginResponse, ErrorCode, UserId } from '@parking-realtime/protocol';
 import { described, errorResponse, HttpError, toFieldErrors } from '@parking-realtime/server';
 import { createSigner } from 'fast-jwt';
 // For the type of app.jwt, which @fastify/jwt adds (shared/server registers the plugin).
@@ -39,7 +39,7 @@ export function demoLoginRoute(
     const body = request.body ?? {};
     if (!DemoLoginBody.Check(body)) {
       const errors = toFieldErrors(DemoLoginBody.Errors(body));
-      throw new HttpError(400, 'invalid_request', 'Body must be {"user_id"?: number | string}', errors);
+      throw new HttpError(400, ErrorCode.invalidRequest, 'Body must be {"user_id"?: number | string}', errors);
     }
     const userId = body.user_id ?? Math.floor(Math.random() * 1_000_000) + 1;
     const access = app.jwt.sign(

@@ -124,7 +124,7 @@ function readQuery(request: FastifyRequest): ReadQuery {
   }
 
   if (errors.length > 0) {
-    throw new HttpError(400, 'invalid_request', `Invalid querystring: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
+    throw new HttpError(400, ErrorCode.invalidRequest, `Invalid querystring: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
   }
   return { types, after, limit: raw.limit ?? NOTIFICATIONS_DEFAULT_LIMIT };
 }

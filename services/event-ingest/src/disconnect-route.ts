@@ -1,4 +1,4 @@
-import { DisconnectUserResponse, UserId } from '@parking-realtime/protocol';
+import { DisconnectUserResponse, ErrorCode, UserId } from '@parking-realtime/protocol';
 import { described, disconnectUser, errorResponse, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +30,7 @@ export function disconnectRoute(app: FastifyInstance, redis: RedisClient): void 
         },
       },
       validatorCompiler: TypeBoxValidatorCompiler,
-      config: { validationErrorCode: 'invalid_request' },
+      config: { validationErrorCode: ErrorCode.invalidRequest },
       preValidation: requireScope(app, DISCONNECT_SCOPE),
     },
     async (request) => {

@@ -6,6 +6,7 @@
  * reached within the dedupe window), so a replay never delivers a notification
  * twice.
  */
+import { ErrorCode } from '@parking-realtime/protocol';
 import { EVENT_BATCH_JOB } from '@parking-realtime/server';
 import type { Job, Queue } from 'bullmq';
 
@@ -29,7 +30,8 @@ export interface FailedJobSummary {
   };
 }
 
-export type FailedJobErrorCode = 'not_found' | 'not_failed';
+/** `not_found` is the registry's; `not_failed` is the operator CLI's own, never sent to a client. */
+export type FailedJobErrorCode = typeof ErrorCode.notFound | 'not_failed';
 
 /** Thrown by replayFailed for an unknown id or a job that is not in the failed state. */
 export class FailedJobError extends Error {
@@ -93,7 +95,7 @@ export async function listFailed(queue: Queue, range: ListRange = {}): Promise<F
  */
 export async function replayFailed(queue: Queue, id: string): Promise<void> {
   const job = await queue.getJob(id);
-  if (!job) throw new FailedJobError('not_found', `job ${id} not found in queue ${queue.name}`);
+  if (!job) throw new FailedJobError(ErrorCode.notFound, `job ${id} not found in queue ${queue.name}`);
   const state = await job.getState();
   if (state !== 'failed') throw new FailedJobError('not_failed', `job ${id} is ${state}, not failed`);
   try {
@@ -101,7 +103,7 @@ export async function replayFailed(queue: Queue, id: string): Promise<void> {
   } catch (err) {
     // Lost a race: the job was removed or moved between the check and the retry.
     const now = await queue.getJob(id);
-    if (!now) throw new FailedJobError('not_found', `job ${id} not found in queue ${queue.name}`);
+    if (!now) throw new FailedJobError(ErrorCode.notFound, `job ${id} not found in queue ${queue.name}`);
     const nowState = await now.getState();
     if (nowState !== 'failed') throw new FailedJobError('not_failed', `job ${id} is ${nowState}, not failed`);
     throw err;

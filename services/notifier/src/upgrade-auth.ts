@@ -20,7 +20,7 @@ declare module 'fastify' {
  */
 export function upgradeAuth(tokens: TokenStore, redis: RedisClient, allowedOrigins: '*' | ReadonlySet<string>) {
   return async (request: FastifyRequest): Promise<void> => {
-    if (!request.ws) throw new HttpError(426, 'upgrade_required', 'This endpoint only speaks WebSocket');
+    if (!request.ws) throw new HttpError(426, ErrorCode.upgradeRequired, 'This endpoint only speaks WebSocket');
     // Before the token is looked at: a hostile page must not even use one up.
     if (!originAllowed(request.headers, allowedOrigins)) {
       throw new HttpError(403, ErrorCode.originNotAllowed, 'This origin may not open notification sockets');

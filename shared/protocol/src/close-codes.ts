@@ -1,3 +1,5 @@
+// Browser-light: no imports, so a client imports this module alone
+// (`@parking-realtime/protocol/close-codes`) without the schemas.
 /**
  * WebSocket close codes the notifier uses. A client reconnects after any of
  * them (with a fresh token, resuming from its positions) except after its own close

@@ -27,6 +27,8 @@ export const ErrorCode = {
   wsTokenMissing: 'ws_token_missing',
   wsTokenInvalid: 'ws_token_invalid',
   originNotAllowed: 'origin_not_allowed',
+  /** A plain HTTP request to the WebSocket endpoint (426). */
+  upgradeRequired: 'upgrade_required',
   // WebSocket frames (recoverable: the socket stays open)
   malformedJson: 'malformed_json',
   unknownMessageType: 'unknown_message_type',
@@ -38,6 +40,15 @@ export const ErrorCode = {
   // Events
   invalidEvent: 'invalid_event',
   redisUnavailable: 'redis_unavailable',
+  // Requests (Fastify's own refusals, under our codes)
+  /** A body or query that breaks the route's schema (an event's gets `invalid_event`); `errors` says where. */
+  invalidRequest: 'invalid_request',
+  emptyBody: 'empty_body',
+  bodyTooLarge: 'body_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  invalidContentLength: 'invalid_content_length',
+  /** Any other 4xx Fastify raises itself. */
+  badRequest: 'bad_request',
   // Generic
   notFound: 'not_found',
   internal: 'internal_error',

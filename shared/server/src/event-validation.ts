@@ -1,4 +1,4 @@
-import { eventDepthErrors, type FieldError, NotificationEvent } from '@parking-realtime/protocol';
+import { ErrorCode, eventDepthErrors, type FieldError, NotificationEvent } from '@parking-realtime/protocol';
 import { Compile } from 'typebox/compile';
 import { toFieldErrors } from './field-errors.js';
 
@@ -7,7 +7,7 @@ const validator = Compile(NotificationEvent);
 /** Thrown when an event does not match the NotificationEvent schema; carries field-level errors. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
-  readonly code = 'invalid_event';
+  readonly code = ErrorCode.invalidEvent;
   constructor(readonly errors: FieldError[]) {
     super(`Invalid event: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
   }

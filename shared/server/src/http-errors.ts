@@ -7,7 +7,7 @@ export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly errors?: FieldError[],
   ) {
@@ -27,18 +27,18 @@ export function redisUnavailable(request: FastifyRequest, what: string, message:
 }
 
 /** Fastify's own client errors, under our codes. */
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.unsupportedMediaType,
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.bodyTooLarge,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.emptyBody,
+  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.malformedJson,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.invalidContentLength,
 };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The error code a schema validation failure on this route answers with. Default `invalid_request`. */
-    validationErrorCode?: string;
+    validationErrorCode?: ErrorCode;
   }
 }
 
@@ -47,21 +47,21 @@ declare module 'fastify' {
  * schema failures as 400 with field errors, Fastify's client errors under our
  * codes, and anything else as a 500 that reveals nothing.
  */
-export function installErrorHandler(app: FastifyInstance, onRefused?: (status: number, code: string) => void): void {
+export function installErrorHandler(app: FastifyInstance, onRefused?: (status: number, code: ErrorCode) => void): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let status: number;
-    let body: ErrorBody;
+    let body: ErrorBody & { code: ErrorCode };
     if (err instanceof HttpError) {
       status = err.statusCode;
       body = { code: err.code, message: err.message, ...(err.errors ? { errors: err.errors } : {}) };
     } else if (err.validation) {
       status = 400;
       const errors = toFieldErrors(err.validation);
-      const code = request.routeOptions.config.validationErrorCode ?? 'invalid_request';
+      const code = request.routeOptions.config.validationErrorCode ?? ErrorCode.invalidRequest;
       body = { code, message: `Invalid ${err.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors };
     } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
-      body = { code: FASTIFY_CODES[err.code] ?? 'bad_request', message: err.message };
+      body = { code: FASTIFY_CODES[err.code] ?? ErrorCode.badRequest, message: err.message };
     } else {
       request.log.error({ err }, 'unhandled error');
       status = 500;

@@ -26,7 +26,7 @@ export interface JwtVerification {
 const MAX_JWT_LENGTH = 8192;
 
 /** fast-jwt's error codes, as the codes our clients see. */
-const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
+const VERIFY_ERRORS: Record<string, [code: ErrorCode, message: string]> = {
   FAST_JWT_EXPIRED: [ErrorCode.authExpired, 'The token has expired'],
   FAST_JWT_INACTIVE: [ErrorCode.authExpired, 'The token is not valid yet'],
   FAST_JWT_MALFORMED: [ErrorCode.authMalformed, 'The token is malformed'],
@@ -45,7 +45,7 @@ const VERIFY_ERRORS: Record<string, [code: string, message: string]> = {
  * not say which claim failed. fast-jwt checks the signature before any claim,
  * so the payload read here is the signer's.
  */
-function claimRefusal(claims: Record<string, unknown>, config: JwtVerification): [code: string, message: string] {
+function claimRefusal(claims: Record<string, unknown>, config: JwtVerification): [code: ErrorCode, message: string] {
   if (!('exp' in claims)) return [ErrorCode.authInvalidClaims, 'The token has no expiry (exp)'];
   if (config.audience !== undefined) {
     if (!('aud' in claims)) return [ErrorCode.authWrongAudience, 'The token has no audience (aud)'];
