@@ -4,6 +4,7 @@ import {
   compareNotificationIds,
   ErrorCode,
   type NotificationType,
+  notificationIdOf,
   type StreamName,
   type StreamPositions,
   type SubscribeFrame,
@@ -115,13 +116,6 @@ function cutOff(conn: Connection): void {
   socket.close(CloseCode.slowConsumer, 'slow consumer: reconnect and resume');
   // The close frame waits behind the backlog; a client that never reads is cut loose.
   setTimeout(() => socket.terminate(), 5000).unref();
-}
-
-const ID_PREFIX = Buffer.byteLength('{"type":"notification","id":"');
-
-/** The id of a serialized notification, read from its fixed prefix without parsing it. */
-function notificationIdOf(payload: Buffer): string {
-  return payload.toString('latin1', ID_PREFIX, payload.indexOf(0x22, ID_PREFIX));
 }
 
 /**

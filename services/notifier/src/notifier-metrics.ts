@@ -1,4 +1,4 @@
-import type { NotificationType } from '@parking-realtime/protocol';
+import { type NotificationType, notificationCreatedAtOf } from '@parking-realtime/protocol';
 import type { ServiceMetrics } from '@parking-realtime/server';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
@@ -35,19 +35,10 @@ export function createNotifierMetrics({ registry }: ServiceMetrics): NotifierMet
   };
 }
 
-const CREATED_AT = Buffer.from('"created_at":"');
-
-/** created_at of a serialized notification, in ms: the frame's last field, found without parsing the frame. */
-export function createdAtMs(payload: Buffer): number {
-  const at = payload.lastIndexOf(CREATED_AT);
-  if (at < 0) return Number.NaN;
-  const start = at + CREATED_AT.length;
-  return Date.parse(payload.toString('latin1', start, payload.indexOf(0x22, start)));
-}
-
+/** Counts a delivery and times it from the frame's created_at; one laid out otherwise (an older publisher's) is not timed. */
 export function recordDelivery(metrics: NotifierMetrics, type: NotificationType, payload: Buffer, recipients: number): void {
   if (recipients === 0) return;
   metrics.delivered.inc({ type }, recipients);
-  const created = createdAtMs(payload);
+  const created = Date.parse(notificationCreatedAtOf(payload));
   if (!Number.isNaN(created)) metrics.deliveryLatency.observe({ type }, Math.max(0, Date.now() - created) / 1000);
 }

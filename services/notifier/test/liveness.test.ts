@@ -1,3 +1,4 @@
+import { notificationBody, notificationFrameText } from '@parking-realtime/protocol';
 import { broadcastChannel, createRedis, TokenStore } from '@parking-realtime/server';
 import { metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
 import t, { type Test } from 'tap';
@@ -5,6 +6,9 @@ import { buildNotifierApp } from '../src/app.js';
 import { loadNotifierConfig } from '../src/config.js';
 
 const MAX_BUFFERED = 64 * 1024;
+/** A parking_lot broadcast's frame, as event-ingest publishes it. */
+const lotFrame = (id: string, message: string, data: Record<string, unknown> = {}) =>
+  notificationFrameText(id, 'all:parking_lot', '1-0', notificationBody({ type: 'parking_lot', message, data, created_at: new Date().toISOString() }));
 const redisServer = await startRedis({ signals: true });
 const redis = createRedis(redisServer.url, { name: 'test' });
 const publisher = createRedis(redisServer.url, { name: 'test-pub' });
@@ -53,7 +57,7 @@ t.test('a client that reads nothing is cut off at the cap (4008); the others kee
   while ((await metric('ws_connections_dropped_total', 'reason="slow_consumer"')) === 0) {
     sent += 1;
     if (sent > 2000) throw new Error('the slow consumer was never cut off');
-    const frame = JSON.stringify({ type: 'notification', id: `1-${sent}`, notification_type: 'parking_lot', message: 'm', data: { pad }, created_at: new Date().toISOString() });
+    const frame = lotFrame(`1-${sent}`, 'm', { pad });
     await publisher.publish(broadcastChannel('parking_lot'), frame);
     await fast.next((f) => f.id === `1-${sent}`);
   }
@@ -88,7 +92,7 @@ t.test('after Redis comes back, every socket is asked to resume (4010); readyz s
   t.equal(closed.code, 4010, 'told to resume');
   await waitFor(async () => (await inject('/readyz')).statusCode === 200, 10_000, 'readyz to recover');
   const after = await connect('r1');
-  const frame = JSON.stringify({ type: 'notification', id: '9-0', notification_type: 'parking_lot', message: 'after', data: {}, created_at: new Date().toISOString() });
+  const frame = lotFrame('9-0', 'after');
   await publisher.publish(broadcastChannel('parking_lot'), frame);
   t.equal((await after.nextOfType('notification')).message, 'after', 'delivery works again');
   await after.close();

@@ -2,8 +2,10 @@ import { PassThrough } from 'node:stream';
 import {
   broadcastStream,
   compareNotificationIds,
+  NOTIFICATION_FRAME_PIECES,
   type NotificationType,
   notificationBody,
+  notificationFrameText,
   type StreamName,
   type StreamPositions,
   userStream,
@@ -32,7 +34,8 @@ const KB2 = 2000;
 /** Entries of about 6 KB: one page of them (6 MB) is more than the kernel buffers and WS_MAX_BUFFERED_BYTES together. */
 const KB6 = 6000;
 
-// What event-ingest's publish-notifications.lua does for one target, minus dedupe and trimming.
+// What event-ingest's publish-notifications.lua does for one target, minus dedupe and trimming;
+// ARGV[5..8] are the frame's pieces (NOTIFICATION_FRAME_PIECES), as there.
 const PUBLISH_LUA = `
 local id = redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'b', ARGV[2])
 local epoch = redis.call('GET', KEYS[2])
@@ -40,10 +43,12 @@ if not epoch then
   epoch = id
   redis.call('SET', KEYS[2], id)
 end
-redis.call('PUBLISH', ARGV[3], '{"type":"notification","id":"' .. id .. '","stream":"' .. ARGV[4] .. '","epoch":"' .. epoch .. '",' .. ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[5] .. id .. ARGV[6] .. ARGV[4] .. ARGV[7] .. epoch .. ARGV[8] .. ARGV[2])
 return id`;
 
-type Publishing = RedisClient & { publishNotification(history: string, epoch: string, type: string, body: string, channel: string, stream: string): Promise<string> };
+type Publishing = RedisClient & {
+  publishNotification(history: string, epoch: string, type: string, body: string, channel: string, stream: string, ...pieces: string[]): Promise<string>;
+};
 
 interface Target {
   channel: string;
@@ -89,7 +94,7 @@ async function startNotifier(env: Record<string, string> = {}) {
     /** Publishes one notification to `target` and returns its id; `pad` characters make it larger. */
     publish(target: Target, message: string, pad = 0): Promise<string> {
       const body = notificationBody({ type: target.type, message, data: pad ? { pad: 'x'.repeat(pad) } : {}, created_at: new Date().toISOString() });
-      return writer.publishNotification(historyKey(target.channel), epochKey(target.channel), target.type, body, target.channel, target.stream);
+      return writer.publishNotification(historyKey(target.channel), epochKey(target.channel), target.type, body, target.channel, target.stream, ...NOTIFICATION_FRAME_PIECES);
     },
     /**
      * History pages read so far, by every replay: read-stream.lua runs one XRANGE per page of a
@@ -237,7 +242,8 @@ t.test('a page read that fails mid-replay closes the socket with 4010, after a p
   await notifier.writer.del(historyKey(own.channel));
   await notifier.writer.set(historyKey(own.channel), 'not a stream');
   // Live notifications that reach the socket now must never be sent: there would be a gap before them.
-  await notifier.writer.publish(own.channel, `{"type":"notification","id":"${Date.now() + 60_000}-0","stream":"${own.stream}","epoch":"e",${notificationBody({ type: 'reservation', message: 'live', data: {}, created_at: new Date().toISOString() })}`);
+  const live = notificationBody({ type: 'reservation', message: 'live', data: {}, created_at: new Date().toISOString() });
+  await notifier.writer.publish(own.channel, notificationFrameText(`${Date.now() + 60_000}-0`, own.stream, 'e', live));
   socket.ws.resume();
   const { code } = await socket.closed;
   t.equal(code, 4010, 'closed with resync');

@@ -1,3 +1,4 @@
+import { type NotificationType, notificationBody, notificationFrameText, type StreamName } from '@parking-realtime/protocol';
 import { broadcastChannel, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
 import { metricValue, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
@@ -8,16 +9,12 @@ const { redis, publisher, app, tokens, sockets, wsUrl, connect } = notifier;
 t.teardown(() => notifier.close());
 
 let seq = 0;
-function frame(type: 'reservation' | 'parking_lot', data: Record<string, unknown> = {}) {
+/** A frame on `stream`, as event-ingest publishes it. */
+function frame(stream: StreamName, data: Record<string, unknown> = {}) {
   seq += 1;
-  return JSON.stringify({
-    type: 'notification',
-    id: `${Date.now()}-${seq}`,
-    notification_type: type,
-    message: `m${seq}`,
-    data: { seq, ...data },
-    created_at: new Date().toISOString(),
-  });
+  const type = stream.slice(stream.indexOf(':') + 1) as NotificationType;
+  const body = notificationBody({ type, message: `m${seq}`, data: { seq, ...data }, created_at: new Date().toISOString() });
+  return notificationFrameText(`${Date.now()}-${seq}`, stream, '1-0', body);
 }
 
 t.test('403 before the upgrade for a missing token', async (t) => {
@@ -73,11 +70,11 @@ t.test('subscribe, then receive only subscribed types, targeted only to the addr
   t.same(Object.keys(subscribed.positions as object).sort(), ['all:reservation', 'user:reservation'], 'with where each of its streams stands');
   await bob.subscribe(['reservation', 'parking_lot']);
 
-  const forAlice = frame('reservation', { to: 'alice' });
+  const forAlice = frame('user:reservation', { to: 'alice' });
   await publisher.publish(userChannel('1', 'reservation'), forAlice);
-  const lot = frame('parking_lot');
+  const lot = frame('all:parking_lot');
   await publisher.publish(broadcastChannel('parking_lot'), lot);
-  const broadcastRes = frame('reservation', { to: 'all' });
+  const broadcastRes = frame('all:reservation', { to: 'all' });
   await publisher.publish(broadcastChannel('reservation'), broadcastRes);
 
   t.same(await alice.nextOfType('notification'), JSON.parse(forAlice), 'alice gets hers first, byte for byte');
@@ -96,8 +93,8 @@ t.test('unsubscribe stops delivery of that type and drops the Redis subscription
   const stillSubscribed = await publisher.pubsub('CHANNELS', 'pr:{u:3}:*');
   t.same(stillSubscribed, [userChannel('3', 'reservation')], 'only carol\'s reservation channel remains');
 
-  await publisher.publish(userChannel('3', 'parking_lot'), frame('parking_lot'));
-  const marker = frame('reservation', { marker: true });
+  await publisher.publish(userChannel('3', 'parking_lot'), frame('user:parking_lot'));
+  const marker = frame('user:reservation', { marker: true });
   await publisher.publish(userChannel('3', 'reservation'), marker);
   t.same(await carol.nextOfType('notification'), JSON.parse(marker));
   t.equal(carol.notifications().length, 1, 'the parking_lot one never arrived');
@@ -135,7 +132,7 @@ t.test('bad frames get an error frame and the connection keeps working', async (
     t.type(err.message, 'string');
   }
   t.match(await erin.subscribe(['parking_lot']), { type: 'subscribed', notification_types: ['parking_lot'] });
-  const lot = frame('parking_lot');
+  const lot = frame('all:parking_lot');
   await publisher.publish(broadcastChannel('parking_lot'), lot);
   t.same(await erin.nextOfType('notification'), JSON.parse(lot), 'still receives after every error');
   t.equal(erin.ws.readyState, erin.ws.OPEN);
@@ -162,7 +159,7 @@ t.test('/metrics: one delivered notification moves the counter by exactly one, w
   t.ok(openSockets >= 1, 'open sockets are counted');
   const delivered = await metric('notifications_delivered_total', 'type="reservation"');
   const observed = await metric('notification_delivery_latency_seconds_count', 'type="reservation"');
-  const one = frame('reservation');
+  const one = frame('user:reservation');
   await publisher.publish(userChannel('12', 'reservation'), one);
   await frank.nextOfType('notification');
   t.equal((await metric('notifications_delivered_total', 'type="reservation"')) - delivered, 1);
