@@ -4,7 +4,6 @@ import {
   type Context,
   endSpan,
   epochKey,
-  GroupCommit,
   historyKey,
   isCluster,
   LuaScript,
@@ -15,6 +14,7 @@ import {
   slotGroupOf,
   startSpan,
   traceparentOf,
+  TurnBatch,
   tracing,
   userChannel,
 } from '@parking-realtime/server';
@@ -113,12 +113,13 @@ export class NotificationPublisher {
   /** SPUBLISH on a cluster: a channel's messages stay on its shard. */
   private readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   /** Events published while a batch is on its way wait and leave together, in order. */
-  private readonly commits = new GroupCommit<PendingPublish>(
-    (batch) => this.publishBatch(batch),
-    (batch, err) => {
+  private readonly commits = new TurnBatch<PendingPublish[]>({
+    empty: () => [],
+    commit: (batch) => this.publishBatch(batch),
+    fail(batch, err) {
       for (const { failed } of batch) failed(err as Error);
     },
-  );
+  });
 
   constructor(
     redis: RedisClient,
@@ -138,7 +139,7 @@ export class NotificationPublisher {
    * of the event's `publish notification` span, one per script call it takes.
    */
   publish(event: AcceptedEvent, trace?: Context): Promise<boolean> {
-    return new Promise((published, failed) => this.commits.add({ event, published, failed, trace }));
+    return new Promise((published, failed) => this.commits.gather().push({ event, published, failed, trace }));
   }
 
   /** Resolves once everything handed to publish() has been answered. */

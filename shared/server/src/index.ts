@@ -8,7 +8,7 @@ export * from './redis.js';
 export * from './redis-names.js';
 export * from './token-store.js';
 export * from './field-errors.js';
-export * from './group-commit.js';
+export * from './turn-batch.js';
 export * from './http-errors.js';
 export * from './health-routes.js';
 export * from './run-service.js';

@@ -4,13 +4,13 @@ import type { AcceptedEvent, NotificationEvent } from '@parking-realtime/protoco
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
-import { GroupCommit } from './group-commit.js';
 import { EVENT_BATCH_JOB, MAX_EVENTS_PER_JOB, notificationJobOptions, type QueuedBatch } from './queue-options.js';
 import type { RedisTarget } from './config.js';
 import { createRedis, type RedisClient } from './redis.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
 import { ReplicaWait } from './replica-wait.js';
 import { endSpan, startSpan, traceparentOf, tracing } from './tracing.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface NotificationProducerOptions {
   /**
@@ -114,8 +114,9 @@ export function createNotificationProducer(options: NotificationProducerOptions)
   // the batch window) leave as one job (one BullMQ call, one write), so jobs
   // grow with the load; each event is answered only once its job is stored,
   // and a failure answers its batch.
-  const commits = new GroupCommit<PendingEvent>(
-    async (batch) => {
+  const commits = new TurnBatch<PendingEvent[]>({
+    empty: () => [],
+    async commit(batch) {
       const [only, ...more] = jobsOf(batch);
       if (only && more.length === 0) await queue.add(only.name, only.data);
       else await queue.addBulk(jobsOf(batch));
@@ -126,11 +127,11 @@ export function createNotificationProducer(options: NotificationProducerOptions)
       }
       for (const { stored } of batch) stored();
     },
-    (batch, err) => {
+    fail(batch, err) {
       for (const { failed } of batch) failed(err);
     },
-    options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
-  );
+    minIntervalMs: options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
+  });
   const traced = options.tracing ?? tracing.enabled;
   const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
 
@@ -139,7 +140,7 @@ export function createNotificationProducer(options: NotificationProducerOptions)
     async send(event) {
       const accepted = acceptEvent(event);
       if (!traced) {
-        await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed }));
+        await new Promise<void>((stored, failed) => commits.gather().push({ event: accepted, stored, failed }));
         return { id: accepted.id };
       }
       const span = startSpan('send notification', SpanKind.PRODUCER, {
@@ -151,7 +152,7 @@ export function createNotificationProducer(options: NotificationProducerOptions)
         'notification.user_count': accepted.user_ids?.length ?? 0,
       });
       try {
-        await new Promise<void>((stored, failed) => commits.add({ event: accepted, stored, failed, traceparent: traceparentOf(span) }));
+        await new Promise<void>((stored, failed) => commits.gather().push({ event: accepted, stored, failed, traceparent: traceparentOf(span) }));
       } catch (err) {
         endSpan(span, err);
         throw err;
