@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isCluster, type RedisClient } from './redis.js';
 import { userWsTokensKey, wsTokenKey } from './redis-names.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** What Redis holds for a live token. The raw token is never stored. */
 export interface TokenRecord {
@@ -45,8 +46,18 @@ export async function revokeUserTokens(redis: RedisClient, userId: string): Prom
 
 /** Short-lived, single-use WebSocket tokens, kept in Redis under their SHA-256. */
 export class TokenStore {
-  /** GETDELs asked for in this turn of the event loop, sent together in one pipeline. */
-  private pendingConsumes: PendingConsume[] = [];
+  /**
+   * GETDELs asked for in one turn of the event loop, sent together in one
+   * pipeline. The commit only sends: GETDELs are independent, so a turn's
+   * pipeline need not wait for the previous one's replies.
+   */
+  private readonly consumes = new TurnBatch<PendingConsume[]>({
+    empty: () => [],
+    commit: (batch) => this.sendConsumes(batch),
+    fail(batch, err) {
+      for (const { reject } of batch) reject(err);
+    },
+  });
 
   constructor(
     readonly redis: RedisClient,
@@ -91,20 +102,8 @@ export class TokenStore {
    */
   private getdel(key: string): Promise<string | null> {
     return new Promise((resolve, reject) => {
-      if (this.pendingConsumes.length === 0) setImmediate(() => this.flushConsumes());
-      this.pendingConsumes.push({ key, resolve, reject });
+      this.consumes.gather().push({ key, resolve, reject });
     });
-  }
-
-  private flushConsumes(): void {
-    const batch = this.pendingConsumes;
-    this.pendingConsumes = [];
-    try {
-      this.sendConsumes(batch);
-    } catch (err) {
-      // Deferred work: a throw here would end the process; it answers its batch instead.
-      for (const { reject } of batch) reject(err);
-    }
   }
 
   private sendConsumes(batch: PendingConsume[]): void {
