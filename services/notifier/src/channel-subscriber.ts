@@ -1,4 +1,4 @@
-import { isCluster, type RedisClient, slotGroupOf } from '@parking-realtime/server';
+import { isCluster, type RedisClient, slotGroupOf, TurnBatch } from '@parking-realtime/server';
 
 /**
  * Most channels named in one SUBSCRIBE or UNSUBSCRIBE. Spreading a whole list
@@ -47,6 +47,27 @@ async function settled(commands: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/** Subscriptions changed in one turn, and when they are all answered. */
+interface Changes {
+  subscribe: Set<string>;
+  unsubscribe: Set<string>;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newChanges(): Changes {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers that only release never await; keep a rejection from going unhandled.
+  done.catch(() => {});
+  return { subscribe: new Set(), unsubscribe: new Set(), done, resolve, reject };
+}
+
 /**
  * Keeps one Redis subscriber connection (on a cluster, ioredis' sharded
  * subscribers: one connection per master) subscribed to exactly the channels
@@ -67,9 +88,16 @@ export class ChannelSubscriber {
    * sends a SUBSCRIBE of its own.
    */
   private readonly undone = new Set<string>();
-  private pendingSubscribe = new Set<string>();
-  private pendingUnsubscribe = new Set<string>();
-  private batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /**
+   * The changes asked for in this turn, sent at its end. The commit only
+   * sends: commands on one connection run in order, so a turn's changes need
+   * not wait for the previous turn's to be answered.
+   */
+  private readonly changes = new TurnBatch<Changes>({
+    empty: newChanges,
+    commit: (changes) => this.send(changes),
+    fail: (changes, err) => changes.reject(err),
+  });
 
   constructor(
     private readonly redis: RedisClient,
@@ -88,7 +116,7 @@ export class ChannelSubscriber {
         continue;
       }
       // A pending unsubscribe is simply cancelled: it was never sent.
-      this.pendingUnsubscribe.delete(channel);
+      this.changes.gathering?.unsubscribe.delete(channel);
       const inFlight = this.inFlight.get(channel);
       // A SUBSCRIBE on its way holds, unless an UNSUBSCRIBE went out after it: then it is undone.
       if (inFlight && !this.undone.has(channel)) {
@@ -96,8 +124,9 @@ export class ChannelSubscriber {
         continue;
       }
       if (!inFlight && this.subscribed.has(channel)) continue;
-      this.pendingSubscribe.add(channel);
-      waits.push(this.scheduleFlush());
+      const changes = this.changes.gather();
+      changes.subscribe.add(channel);
+      waits.push(changes.done);
     }
     return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
   }
@@ -105,13 +134,10 @@ export class ChannelSubscriber {
   /** Channels no longer needed; unsubscribed in the next batch. */
   release(channels: readonly string[]): void {
     for (const channel of channels) {
-      if (this.pendingSubscribe.delete(channel)) continue;
+      if (this.changes.gathering?.subscribe.delete(channel)) continue;
       const held = this.subscribed.has(channel) || (this.inFlight.has(channel) && !this.undone.has(channel));
       // A lost channel is unsubscribed all the same: ioredis would otherwise subscribe it again itself.
-      if (held || this.lost.delete(channel)) {
-        this.pendingUnsubscribe.add(channel);
-        this.scheduleFlush();
-      }
+      if (held || this.lost.delete(channel)) this.changes.gather().unsubscribe.add(channel);
     }
   }
 
@@ -140,7 +166,7 @@ export class ChannelSubscriber {
     await subscribeAll(this.redis, channels);
     for (const channel of channels) {
       // Released meanwhile: its unsubscribe is on its way and wins.
-      if (this.lost.delete(channel) && !this.pendingUnsubscribe.has(channel)) this.subscribed.add(channel);
+      if (this.lost.delete(channel) && !this.changes.gathering?.unsubscribe.has(channel)) this.subscribed.add(channel);
     }
     if (this.lost.size === 0) {
       this.restoration?.resolve();
@@ -157,29 +183,9 @@ export class ChannelSubscriber {
     return this.subscribed.size;
   }
 
-  private scheduleFlush(): Promise<void> {
-    if (!this.batch) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // Callers that only release never await; keep a rejection from going unhandled.
-      promise.catch(() => {});
-      this.batch = { promise, resolve, reject };
-      setImmediate(() => this.flush());
-    }
-    return this.batch.promise;
-  }
-
-  private flush(): void {
-    const batch = this.batch!;
-    this.batch = undefined;
-    const toUnsubscribe = [...this.pendingUnsubscribe];
-    const toSubscribe = [...this.pendingSubscribe];
-    this.pendingUnsubscribe = new Set();
-    this.pendingSubscribe = new Set();
+  private send({ subscribe, unsubscribe, resolve, reject }: Changes): void {
+    const toUnsubscribe = [...unsubscribe];
+    const toSubscribe = [...subscribe];
     const work: Promise<unknown>[] = [];
     if (toUnsubscribe.length > 0) {
       for (const channel of toUnsubscribe) {
@@ -211,6 +217,6 @@ export class ChannelSubscriber {
         }
       });
     }
-    Promise.all(work).then(() => batch.resolve(), batch.reject);
+    Promise.all(work).then(() => resolve(), reject);
   }
 }
