@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TurnBatch } from '@parking-realtime/server';
 import * as ws from 'ws';
 import type { WebSocket } from 'ws';
 
@@ -29,15 +30,17 @@ export function prepareTextFrame(payload: Buffer): Buffer {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-// Sockets corked since the current burst of Redis messages began; uncorked together once it is handled.
-const corked: Socket[] = [];
-let flushScheduled = false;
-
-function uncorkAll(): void {
-  flushScheduled = false;
-  for (const socket of corked) socket.uncork();
-  corked.length = 0;
-}
+/** Sockets corked in this turn, uncorked together at its end. */
+const corked = new TurnBatch<Socket[]>({
+  empty: () => [],
+  commit(sockets) {
+    for (const socket of sockets) socket.uncork();
+  },
+  // A socket left corked would hold every later frame; closed, its client resumes elsewhere.
+  fail(sockets, err) {
+    for (const socket of sockets) if (socket.writableCorked > 0) socket.destroy(err as Error);
+  },
+});
 
 /**
  * Writes a prepared frame to the socket, as ws's send() writes an uncompressed
@@ -45,9 +48,9 @@ function uncorkAll(): void {
  * Blob), it goes through send() so the order holds; ws sets `_state` back to
  * 0 when idle (ws/lib/sender.js). bufferedAmount counts the write either way.
  *
- * The socket stays corked until the current tick's work is done: one read from
- * Redis can carry many notifications, and a socket that gets several of them
- * then costs one writev instead of one write each. An idle system delivers each
+ * The socket stays corked until the end of the turn: one read from Redis can
+ * carry many notifications, and a socket that gets several of them then costs
+ * one writev instead of one write each. An idle system delivers each
  * notification alone, as before, with no added wait.
  */
 export function writePreparedFrame(socket: WebSocket, frame: Buffer, payload: Buffer): void {
@@ -59,11 +62,7 @@ export function writePreparedFrame(socket: WebSocket, frame: Buffer, payload: Bu
   const raw = internals._socket;
   if (raw.writableCorked === 0) {
     raw.cork();
-    corked.push(raw);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      process.nextTick(uncorkAll);
-    }
+    corked.gather().push(raw);
   }
   raw.write(frame);
 }
