@@ -25,8 +25,7 @@ import {
 } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DestinationStream } from 'pino';
 import { ChannelSubscriber } from './channel-subscriber.js';
@@ -42,6 +41,14 @@ import { upgradeAuth } from './upgrade-auth.js';
 import { handleControlMessage } from './control-messages.js';
 import { DISCONNECTED_REASON, UserSockets } from './user-sockets.js';
 import { DisconnectMarks } from './disconnect-marks.js';
+import { wsInternals } from './ws-internals.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The upgrade's ServerResponse, which @fastify/websocket attached to the TCP socket; let go once the socket is open. */
+    upgradeResponse: ServerResponse | null;
+  }
+}
 
 export interface NotifierDeps {
   /** For commands (token consumption, history). */
@@ -56,6 +63,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   const app = Fastify({
     logger: fastifyLoggerOptions('notifier', config.logLevel, deps.logStream),
   });
+  if (wsInternals.disabled) app.log.warn({ wsVersion: wsInternals.version }, wsInternals.disabled);
   const serviceMetrics = deps.metrics ?? createServiceMetrics('notifier');
   const metrics = createNotifierMetrics(serviceMetrics);
   await registerOpenApi(app, {
@@ -67,6 +75,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
   installErrorHandler(app, countAuthFailures(serviceMetrics));
   app.decorateRequest('wsUserId', undefined);
   app.decorateRequest('wsTokenIssuedAt', 0);
+  app.decorateRequest('upgradeResponse', null);
 
   const index = new SubscriptionIndex<Connection>();
   const subscriber = new ChannelSubscriber(deps.subscriberRedis, (channel, message) => {
@@ -108,6 +117,7 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       // A copy: @fastify/websocket marks the route's schema hidden.
       schema: { ...upgradeSchema },
       config: documentWebSocketRoute,
+      onRequest: keepUpgradeResponse,
       preValidation: upgradeAuth(tokens, deps.redis, config.allowedOrigins),
     },
     (socket, request) => {
@@ -242,17 +252,23 @@ const upgradeSchema = {
   },
 };
 
+/** The websocket handler gets no reply: its ServerResponse is kept on the request for releaseUpgradeRequest. */
+function keepUpgradeResponse(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  request.upgradeResponse = reply.raw;
+  done();
+}
+
 /**
  * Lets the upgrade's HTTP request go once the socket is open, so an idle socket
  * does not keep it (its headers, ServerResponse, Fastify request and reply:
  * about 2 KB). @fastify/websocket holds it through two references: the
- * ServerResponse it attached to the TCP socket, and the socket's 'error'
- * listener, which logs and terminates; the one put in its place lets a close
- * handshake that ws started finish instead.
+ * ServerResponse it attached to the TCP socket (detachSocket() undoes its
+ * assignSocket(), with no reading of node's private `_httpMessage`), and the
+ * socket's 'error' listener, which logs and terminates; the one put in its
+ * place lets a close handshake that ws started finish instead.
  */
 function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void {
-  const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
-  tcp._httpMessage?.detachSocket(tcp);
+  request.upgradeResponse?.detachSocket(request.raw.socket);
   const log = request.log;
   socket.removeAllListeners('error');
   socket.on('error', (err) => {

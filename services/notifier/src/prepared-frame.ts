@@ -1,33 +1,32 @@
 import type { Socket } from 'node:net';
 import { TurnBatch } from '@parking-realtime/server';
-import * as ws from 'ws';
 import type { WebSocket } from 'ws';
+import { wsInternals } from './ws-internals.js';
 
-interface FrameOptions {
-  fin: boolean;
-  rsv1: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-}
-
-// ws exports its Sender (and Sender.frame, which its own send() uses); @types/ws leaves them out.
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } };
-
-/** The parts of a ws socket that its own send() writes through. */
-interface WsInternals {
-  _socket: Socket;
-  _sender: { _state: number };
-}
+const idleTcpSocket = wsInternals.idleTcpSocket;
 
 /**
- * A notification framed once, as an unmasked WebSocket text frame, for all of
- * its recipients: the per-socket cost of a fan-out is then one write, where
- * ws's send() would frame the same bytes again for every socket.
+ * A notification framed once, as an unmasked WebSocket text frame (RFC 6455
+ * §5.2: FIN and opcode 1, then a 7-, 16- or 64-bit length), for all of its
+ * recipients: the per-socket cost of a fan-out is then one write, where ws's
+ * send() would frame the same bytes again for every socket. Framed here, not
+ * by ws's Sender.frame, which ws neither documents nor types.
  */
 export function prepareTextFrame(payload: Buffer): Buffer {
-  const parts = Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: true });
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const length = payload.length;
+  const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerBytes + length);
+  frame[0] = 0x81;
+  if (headerBytes === 2) frame[1] = length;
+  else if (headerBytes === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, headerBytes);
+  return frame;
 }
 
 /** Sockets corked in this turn, uncorked together at its end. */
@@ -45,8 +44,8 @@ const corked = new TurnBatch<Socket[]>({
 /**
  * Writes a prepared frame to the socket, as ws's send() writes an uncompressed
  * message. If ws is busy with a send of its own (compressing, or reading a
- * Blob), it goes through send() so the order holds; ws sets `_state` back to
- * 0 when idle (ws/lib/sender.js). bufferedAmount counts the write either way.
+ * Blob), or its version is not one ws-internals.ts knows, it goes through
+ * send() so the order holds. bufferedAmount counts the write either way.
  *
  * The socket stays corked until the end of the turn: one read from Redis can
  * carry many notifications, and a socket that gets several of them then costs
@@ -54,12 +53,11 @@ const corked = new TurnBatch<Socket[]>({
  * notification alone, as before, with no added wait.
  */
 export function writePreparedFrame(socket: WebSocket, frame: Buffer, payload: Buffer): void {
-  const internals = socket as unknown as WsInternals;
-  if (internals._sender._state !== 0) {
+  const raw = idleTcpSocket(socket);
+  if (raw === null) {
     socket.send(payload, { binary: false });
     return;
   }
-  const raw = internals._socket;
   if (raw.writableCorked === 0) {
     raw.cork();
     corked.gather().push(raw);
