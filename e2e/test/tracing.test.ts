@@ -1,5 +1,6 @@
 import { propagation, SpanKind, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { notificationFrameText } from '@parking-realtime/protocol';
 import {
   createNotificationProducer,
   createRedis,
@@ -141,13 +142,13 @@ async function deliverOne(userId: string, headers: Record<string, string> = {}):
   return {
     frame,
     published: await published,
-    fromHistory: `{"type":"notification","id":"${id}","stream":"user:reservation","epoch":"${epoch}",${body}`,
+    fromHistory: notificationFrameText(id, 'user:reservation', epoch!, body!),
     status: res.status,
     ids: [notification.id, id],
   };
 }
 
-const FRAME_FIELDS = ['type', 'id', 'stream', 'epoch', 'notification_type', 'message', 'data', 'created_at'];
+const FRAME_FIELDS = ['type', 'id', 'stream', 'epoch', 'created_at', 'notification_type', 'message', 'data'];
 
 t.test('with tracing off no span is recorded and the frame, as published, is byte for byte what history holds', async (t) => {
   // A recording provider behind the API: any span the services started would land here.
