@@ -1,21 +1,5 @@
-import { createSigner } from 'fast-jwt';
-
-// Every verifier requires `exp` (shared/server's registerJwt), so both helpers
-// set one; pass `{ exp: undefined }` in `claims` to sign a token without it.
-
-/** Signs a Django SimpleJWT-style access token: HS256, `user_id`, `token_type: "access"`, `exp` in `expiresInS`. */
-export function simpleJwtAccessToken(secret: string, userId: number | string, claims: Record<string, unknown> = {}, expiresInS = 300): string {
-  const now = Math.floor(Date.now() / 1000);
-  const sign = createSigner({ key: secret, algorithm: 'HS256' });
-  return sign({ token_type: 'access', exp: now + expiresInS, iat: now, jti: `jti-${now}-${Math.random()}`, user_id: userId, ...claims });
-}
-
-/** Signs a service JWT for `POST /api/events/`, with `exp` in `expiresInS`. */
-export function serviceJwt(secret: string, scope = 'events:publish', claims: Record<string, unknown> = {}, expiresInS = 300): string {
-  const now = Math.floor(Date.now() / 1000);
-  const sign = createSigner({ key: secret, algorithm: 'HS256' });
-  return sign({ sub: 'test-service', scope, iat: now, exp: now + expiresInS, ...claims });
-}
+// The signers of tokens the services accept live with the launcher (`npm run dev-jwt` mints them at runtime).
+export { serviceJwt, simpleJwtAccessToken } from '@parking-realtime/launcher';
 
 /** A token with `alg: none` and no signature, which must never pass. */
 export function unsignedJwt(payload: Record<string, unknown>): string {

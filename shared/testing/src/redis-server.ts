@@ -1,31 +1,13 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
-import { REPO_ROOT } from './service-process.js';
+import { REPO_ROOT, type RedisServer, type RedisServerOptions, startRedisServer } from '@parking-realtime/launcher';
 
-export interface TestRedis {
-  url: string;
-  port: number;
-  /** Kills the server (SIGKILL), like a crash. Data survives only with `appendonly`. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port and data directory. */
-  restart(): Promise<void>;
-  /** Freezes the process (SIGSTOP): connected, answering nothing, as a hung server. */
-  pause(): void;
-  /** Lets a paused process go on (SIGCONT). */
-  resume(): void;
-  stop(): Promise<void>;
-}
+/** A test's Redis: a container's has no process to signal, and its kill, restart, pause and resume throw. */
+export type TestRedis = RedisServer;
 
-export interface TestRedisOptions {
-  /** Keep an append-only file so data survives a restart. */
-  appendonly?: boolean;
-  /** Run redis-server under this command, such as `['taskset', '-c', '0']` (a redis-server child only). */
-  wrapper?: string[];
-  /** More `redis-server` arguments, such as cluster mode's (a `redis-server` child only). */
-  args?: string[];
+/** The launcher's redis-server options (they always give a child), and `signals`. */
+export interface TestRedisOptions extends RedisServerOptions {
   /** The test kills, restarts or pauses this Redis: a `redis-server` child, whose process it can signal. */
   signals?: boolean;
 }
@@ -62,7 +44,7 @@ function preparedContainerSettings(): Record<string, string> {
  * Never the machine's shared Redis.
  */
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
-  return redisSource(options) === 'container' ? startContainerRedis() : startProcessRedis(options);
+  return redisSource(options) === 'container' ? startContainerRedis() : startRedisServer(options);
 }
 
 /** Where startRedis(options) takes its Redis from, here and now. */
@@ -107,68 +89,6 @@ async function startContainerRedis(): Promise<TestRedis> {
     stop: async () => {
       process.off('exit', removeOnExit);
       await container.stop();
-    },
-  };
-}
-
-function assertRedisServerInstalled(): void {
-  const probe = spawnSync('redis-server', ['--version']);
-  if (probe.error) {
-    throw new Error('redis-server is not installed: run `apt-get install redis-server` (npm test does this when root)');
-  }
-}
-
-async function startProcessRedis(options: TestRedisOptions): Promise<TestRedis> {
-  assertRedisServerInstalled();
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'pr-redis-'));
-  let child: ChildProcess | undefined;
-
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
-      args.push('--appendonly', options.appendonly ? 'yes' : 'no');
-      if (options.appendonly) args.push('--appendfsync', 'always');
-      args.push(...(options.args ?? []));
-      const [command, ...commandArgs] = [...(options.wrapper ?? []), 'redis-server', ...args];
-      const proc = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = proc;
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          proc.stdout.off('data', onData);
-          proc.stdout.resume();
-          resolve();
-        }
-      };
-      proc.stdout.on('data', onData);
-      proc.stderr.resume();
-      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)));
-    });
-
-  const killChild = () =>
-    new Promise<void>((resolve) => {
-      const proc = child;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
-    });
-
-  await launch();
-  const stopOnExit = () => child?.kill('SIGKILL');
-  process.once('exit', stopOnExit);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    kill: killChild,
-    restart: launch,
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
-    stop: async () => {
-      process.off('exit', stopOnExit);
-      await killChild();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT } from '../src/service-process.js';
+import { REPO_ROOT } from '../src/processes.js';
 
 // Every workspace package's `exports` lead somewhere: the `pr-source` target (what the repo runs
 // from TypeScript) exists, and each built target (`types`, `default`) is the dist/ twin of a

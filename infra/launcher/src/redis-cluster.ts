@@ -1,24 +1,24 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from './redis-server.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 
-export interface TestRedisCluster {
+export interface RedisCluster {
   /** Every node, masters first as they were created. */
-  nodes: TestRedis[];
+  nodes: RedisServer[];
   /** `host:port,host:port,...` of every node, as `REDIS_CLUSTER_NODES` takes them. */
   seeds: string;
   /** The node serving `slot` as master now (after any failover). */
-  masterOf(slot: number): Promise<TestRedis>;
+  masterOf(slot: number): Promise<RedisServer>;
   /** Resolves once every live node reports the cluster healthy and every slot has a live master. */
   healthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export interface TestRedisClusterOptions {
+export interface RedisClusterOptions {
   masters?: number;
   replicasPerMaster?: number;
   /**
@@ -26,14 +26,16 @@ export interface TestRedisClusterOptions {
    * a fault test's failover takes seconds, not the default 15.
    */
   nodeTimeoutMs?: number;
+  /** Run every node under this command, such as `['taskset', '-c', '0']`. */
+  wrapper?: string[];
 }
 
 /**
- * A throwaway Redis Cluster of `redis-server` children on free ports (3
- * masters and 3 replicas by default), created with `redis-cli --cluster
- * create` as an operator would.
+ * A local Redis Cluster of `redis-server` children on free ports (3 masters
+ * and 3 replicas by default), created with `redis-cli --cluster create` as an
+ * operator would; resolves once it is healthy and every replica is in sync.
  */
-export async function startRedisCluster(options: TestRedisClusterOptions = {}): Promise<TestRedisCluster> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 1;
   const args = [
@@ -43,7 +45,7 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
     // A replica may take over however long it was cut off: a test kills masters on purpose.
     '--cluster-replica-validity-factor', '0',
   ];
-  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startRedis({ args })));
+  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startRedisServer({ args, wrapper: options.wrapper })));
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   try {
     await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
@@ -52,7 +54,7 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
     throw err;
   }
 
-  const ask = async <T>(node: TestRedis, fn: (r: Redis) => Promise<T>): Promise<T> => {
+  const ask = async <T>(node: RedisServer, fn: (r: Redis) => Promise<T>): Promise<T> => {
     const r = new Redis(node.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => {});
     try {
@@ -62,7 +64,7 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
       r.disconnect();
     }
   };
-  const alive = async (node: TestRedis) => ask(node, (r) => r.ping()).then(() => true, () => false);
+  const alive = async (node: RedisServer) => ask(node, (r) => r.ping()).then(() => true, () => false);
   /** Slot ranges with their master's port, as a live node sees them. */
   const slotMap = async (): Promise<Array<[number, number, number]>> => {
     for (const node of nodes) {
@@ -72,7 +74,7 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
     throw new Error('no cluster node answers');
   };
 
-  const cluster: TestRedisCluster = {
+  const cluster: RedisCluster = {
     nodes,
     seeds: addresses.join(','),
     async masterOf(slot) {
@@ -99,16 +101,21 @@ export async function startRedisCluster(options: TestRedisClusterOptions = {}): 
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
-  await cluster.healthy();
-  // Replicas sync after the slots are assigned; until their links are online, WAIT counts none.
-  await waitFor(
-    async () => {
-      const infos = await Promise.all(nodes.map((n) => ask(n, (r) => r.info('replication'))));
-      const ofMasters = infos.filter((info) => info.includes('role:master'));
-      return ofMasters.length === masters && ofMasters.every((info) => (info.match(/state=online/g) ?? []).length >= replicas);
-    },
-    30_000,
-    'every replica to be in sync',
-  );
+  try {
+    await cluster.healthy();
+    // Replicas sync after the slots are assigned; until their links are online, WAIT counts none.
+    await waitFor(
+      async () => {
+        const infos = await Promise.all(nodes.map((n) => ask(n, (r) => r.info('replication'))));
+        const ofMasters = infos.filter((info) => info.includes('role:master'));
+        return ofMasters.length === masters && ofMasters.every((info) => (info.match(/state=online/g) ?? []).length >= replicas);
+      },
+      30_000,
+      'every replica to be in sync',
+    );
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
   return cluster;
 }
