@@ -1,5 +1,5 @@
 import { DEV_SECRETS } from '@parking-realtime/server';
-import { serviceJwt, simpleJwtAccessToken } from '@parking-realtime/testing';
+import { serviceJwt, simpleJwtAccessToken } from '@parking-realtime/launcher';
 
 /**
  * `npm run dev-jwt -- <user_id>`: a SimpleJWT-style access token, as the main

@@ -1,4 +1,4 @@
-import type { ServiceProcess } from '@parking-realtime/testing';
+import type { ServiceProcess } from '@parking-realtime/launcher';
 
 /**
  * How a service that dies is brought back: as compose's `restart:

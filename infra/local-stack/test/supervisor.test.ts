@@ -1,4 +1,4 @@
-import type { ServiceProcess } from '@parking-realtime/testing';
+import type { ServiceProcess } from '@parking-realtime/launcher';
 import t from 'tap';
 import { type RestartPolicy, type SupervisedService, type SupervisorEvent, supervise } from '../src/supervisor.js';
 
