@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, metricValue, type ServiceProcess, serviceJwt } from '@parking-realtime/testing';
 import { chromium } from 'playwright-core';
 import t from 'tap';
-import { startStack } from '../../infra/local-stack/src/stack.js';
+import { startStack } from '@parking-realtime/local-stack';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const SERVICE_JWT_SECRET = 'browser-service-secret-long-enough-012345';

@@ -17,8 +17,8 @@ import {
   type NginxLimits,
   nginxLimitsEnv,
   renderNginxConfig,
-} from '../../infra/local-stack/src/nginx-config.js';
-import { testNginxConfig } from '../../infra/local-stack/src/nginx-process.js';
+  testNginxConfig,
+} from '@parking-realtime/local-stack';
 import { authTokenEnv, loadAuthTokenConfig } from '../../services/auth-token/src/config.js';
 import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
 import { notifierEnv } from '../../services/notifier/src/config.js';

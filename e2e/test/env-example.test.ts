@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { commonEnv } from '@parking-realtime/server';
 import t from 'tap';
-import { nginxLimitsEnv } from '../../infra/local-stack/src/nginx-config.js';
-import { stackEnv } from '../../infra/local-stack/src/stack-config.js';
+import { nginxLimitsEnv, stackEnv } from '@parking-realtime/local-stack';
 import { authTokenEnv } from '../../services/auth-token/src/config.js';
 import { eventIngestEnv } from '../../services/event-ingest/src/config.js';
 import { notifierEnv } from '../../services/notifier/src/config.js';

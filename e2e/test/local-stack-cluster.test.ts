@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { advancePosition, compareNotificationIds, type StreamName, type StreamPositions } from '@parking-realtime/protocol';
 import { type Frame, freePort, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { startStack } from '../../infra/local-stack/src/stack.js';
+import { startStack } from '@parking-realtime/local-stack';
 
 // `REDIS_CLUSTER=3 npm start`: the local stack on its own Redis Cluster
 // (3 masters, 1 replica each), walked through as the README does, through nginx.

@@ -3,7 +3,7 @@ import { type Frame, freePort, serviceJwt, simpleJwtAccessToken, TestSocket } fr
 import t from 'tap';
 // The browser client, by path (e2e does not depend on the published package).
 import { NotificationClient } from '../../clients/web/src/index.js';
-import { startStack } from '../../infra/local-stack/src/stack.js';
+import { startStack } from '@parking-realtime/local-stack';
 
 // GET /api/notifications/ through nginx, on every service as its own process: what the
 // sockets got is what the endpoint serves, for its user only.

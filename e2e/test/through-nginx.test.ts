@@ -11,8 +11,7 @@ import {
   TestSocket,
 } from '@parking-realtime/testing';
 import t from 'tap';
-import { testNginxConfig } from '../../infra/local-stack/src/nginx-process.js';
-import { startStack } from '../../infra/local-stack/src/stack.js';
+import { startStack, testNginxConfig } from '@parking-realtime/local-stack';
 
 const JWT_SECRET = 'nginx-jwt-secret-that-is-long-enough-0123';
 const SERVICE_JWT_SECRET = 'nginx-service-secret-long-enough-01234567';

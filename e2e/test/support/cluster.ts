@@ -1,3 +1,4 @@
+import { type RedisCluster, startTopology, type Topology } from '@parking-realtime/launcher';
 import { compareNotificationIds } from '@parking-realtime/protocol';
 import { createNotificationProducer, type NotificationProducer } from '@parking-realtime/server';
 import {
@@ -7,10 +8,7 @@ import {
   serviceJwt,
   simpleJwtAccessToken,
   startRedis,
-  startRedisCluster,
-  startService,
   type TestRedis,
-  type TestRedisCluster,
   type TestRedisOptions,
   TestSocket,
 } from '@parking-realtime/testing';
@@ -29,19 +27,15 @@ export interface ClusterOptions {
   ingestEnv?: Record<string, string>;
 }
 
-/** Redis and every service as real processes, for fault tests. */
+/** Redis and every service as real processes (the launcher's topology), for fault tests. */
 export class Cluster {
   readonly producer: NotificationProducer;
-  /** Further event-ingest instances (startExtraIngest), stopped with the cluster. */
-  readonly extraIngests: ServiceProcess[] = [];
   private constructor(
     private readonly single: TestRedis | undefined,
-    readonly redisCluster: TestRedisCluster | undefined,
-    readonly auth: ServiceProcess,
-    readonly notifiers: ServiceProcess[],
+    private readonly topology: Topology,
     public ingest: ServiceProcess,
-    private readonly env: Record<string, string>,
   ) {
+    const redisCluster = topology.redisCluster;
     this.producer = createNotificationProducer({
       connection: redisCluster ? { clusterNodes: redisCluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) } : single!.url,
     });
@@ -53,32 +47,47 @@ export class Cluster {
     return this.single;
   }
 
+  /** The local Redis Cluster (3 masters, 3 replicas), when on one. */
+  get redisCluster(): RedisCluster | undefined {
+    return this.topology.redisCluster;
+  }
+
+  get auth(): ServiceProcess {
+    return this.topology.authToken;
+  }
+
+  get notifiers(): ServiceProcess[] {
+    return this.topology.notifiers;
+  }
+
   static async start(options: ClusterOptions): Promise<Cluster> {
+    // The one Redis is the test's (a container when TEST_REDIS=container); a cluster is the topology's own.
     const single = options.redisCluster ? undefined : await startRedis(options.redis);
-    const redisCluster = options.redisCluster ? await startRedisCluster() : undefined;
-    const redisEnv: Record<string, string> = redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.seeds } : { REDIS_URL: single!.url };
-    // Hundreds of test clients fetch tokens from 127.0.0.1: one address, far past the per-address limit.
-    const env = { ...redisEnv, JWT_SECRET, SERVICE_JWT_SECRET, TOKEN_RATE_LIMIT_PER_IP: '100000', ...options.env };
-    const [auth, ingest, ...notifiers] = await Promise.all([
-      startService('auth-token', env),
-      startService('event-ingest', { ...env, ...options.ingestEnv }),
-      ...Array.from({ length: options.notifiers }, () => startService('notifier', env)),
-    ]);
-    return new Cluster(single, redisCluster, auth!, notifiers, ingest!, env);
+    try {
+      const topology = await startTopology({
+        redis: single ? { url: single.url } : { cluster: {} },
+        notifierPorts: Array.from({ length: options.notifiers }, () => 0),
+        // Hundreds of test clients fetch tokens from 127.0.0.1: one address, far past the per-address limit.
+        env: { JWT_SECRET, SERVICE_JWT_SECRET, TOKEN_RATE_LIMIT_PER_IP: '100000', ...options.env },
+        serviceEnv: { 'event-ingest': options.ingestEnv ?? {} },
+      });
+      return new Cluster(single, topology, topology.eventIngest);
+    } catch (err) {
+      await single?.stop();
+      throw err;
+    }
   }
 
   /** Replaces event-ingest (stopping the running one, if any) with one of this environment. */
   async restartIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     if (!this.ingest.hasExited()) await this.ingest.kill('SIGTERM');
-    this.ingest = await startService('event-ingest', { ...this.env, ...extraEnv });
+    this.ingest = await this.topology.startService('event-ingest', extraEnv);
     return this.ingest;
   }
 
-  /** Another event-ingest beside the first, with its own worker, as a scaled deployment runs them. */
-  async startExtraIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
-    const ingest = await startService('event-ingest', { ...this.env, ...extraEnv });
-    this.extraIngests.push(ingest);
-    return ingest;
+  /** Another event-ingest beside the first, with its own worker, as a scaled deployment runs them; stopped with the cluster. */
+  startExtraIngest(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    return this.topology.startService('event-ingest', extraEnv);
   }
 
   alive(): ServiceProcess[] {
@@ -124,8 +133,8 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await this.producer.close();
-    await Promise.all([this.auth, this.ingest, ...this.extraIngests, ...this.notifiers].map((s) => s.kill('SIGTERM')));
-    await (this.single ?? this.redisCluster)?.stop();
+    await this.topology.stop();
+    await this.single?.stop();
   }
 }
 

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { START_SCRIPT } from '@parking-realtime/local-stack';
 import { freePort, REPO_ROOT } from '@parking-realtime/testing';
 
 /**
- * `npm start` as users run it: infra/local-stack/src/start.ts (what
+ * `npm start` as users run it: the local stack's START_SCRIPT (what
  * infra/scripts/start.sh execs once the dependencies are there) as a child
  * process, on free ports, with the environment given.
  */
@@ -60,7 +61,7 @@ export async function runLocalStack(env: Record<string, string>, timeoutMs = 90_
 
 /** The start process with exactly this environment (and PATH), without waiting for anything. */
 export function spawnLocalStack(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=pr-source', '--import', 'tsx', 'infra/local-stack/src/start.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=pr-source', '--import', 'tsx', START_SCRIPT], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
