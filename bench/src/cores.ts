@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { freePort, type ServiceProcess, startNodeProcess } from '@parking-realtime/testing';
+import { freePort, type ServiceProcess, startNodeProcess } from '@parking-realtime/launcher';
 
 /**
  * Where things run: the system under test (services and their Redis) on one
@@ -25,14 +25,8 @@ export function planCores(): CorePlan {
   return { pinned: true, sutWrapper: ['taskset', '-c', '0'], describe: 'system under test and its Redis on core 0, load generator on core 1' };
 }
 
-/**
- * Moves a process the harness did not start under `sutWrapper` (it inherited
- * the load generator's core) onto the system-under-test core, every thread.
- */
-export function pinToSystemCore(cores: CorePlan, pid: number): void {
-  if (!cores.pinned) return;
-  execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
-}
+/** How long a process of the system under test may take to be ready (a busy core is slow). */
+export const SUT_READY_TIMEOUT_MS = 30_000;
 
 /**
  * A process of the system under test, on its core, on a free port. The
@@ -48,6 +42,6 @@ export async function startPinned(cores: CorePlan, name: string, script: string,
     wrapper: cores.sutWrapper,
     nodeArgs,
     readyWhen: { port, path: '/healthz' },
-    timeoutMs: 30_000,
+    timeoutMs: SUT_READY_TIMEOUT_MS,
   });
 }

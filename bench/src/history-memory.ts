@@ -1,5 +1,5 @@
 import { broadcastChannel, createNotificationProducer, createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/server';
-import { freePort, startNodeProcess, startRedis } from '@parking-realtime/testing';
+import { freePort, startNodeProcess, startRedisServer } from '@parking-realtime/launcher';
 
 /**
  * `npm run bench:history-memory -- [--minutes=10] [--rate=200] [--users=1000] [--targeted=20]`
@@ -18,7 +18,7 @@ const rate = value('rate', 200);
 const users = value('users', 1000);
 const targetedRate = value('targeted', 20);
 
-const redisServer = await startRedis({ signals: true });
+const redisServer = await startRedisServer();
 const ingestPort = await freePort();
 // As in production: quiet logs, readiness from /readyz.
 const ingest = await startNodeProcess({

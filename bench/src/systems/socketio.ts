@@ -1,5 +1,5 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { startRedis } from '@parking-realtime/testing';
+import { startRedisServer } from '@parking-realtime/launcher';
 import { type CorePlan, startPinned } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';
 import type { StartOptions } from './ours.js';
@@ -9,7 +9,7 @@ import type { BenchConnection, BenchPayload, SystemUnderTest } from './system.js
 
 /** Redis and the Socket.IO server (bench/src/socketio) on the system-under-test core. */
 export async function startSocketIo(cores: CorePlan, options: StartOptions = {}): Promise<SystemUnderTest> {
-  const redis = await startRedis({ wrapper: cores.sutWrapper });
+  const redis = await startRedisServer({ wrapper: cores.sutWrapper });
   const server = await startPinned(
     cores,
     'socketio',
