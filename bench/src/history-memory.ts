@@ -1,4 +1,5 @@
-import { broadcastChannel, createNotificationProducer, createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
+import { broadcastChannel, createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/redis';
 import { freePort, startNodeProcess, startRedisServer } from '@parking-realtime/launcher';
 
 /**

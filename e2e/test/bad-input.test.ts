@@ -1,4 +1,4 @@
-import { createRedis, QUEUE_PREFIX } from '@parking-realtime/server';
+import { createRedis, QUEUE_PREFIX } from '@parking-realtime/redis';
 import { oversizedFrames, serviceJwt, simpleJwtAccessToken, TestSocket, unsignedJwt, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';

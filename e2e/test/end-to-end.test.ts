@@ -1,4 +1,4 @@
-import { createNotificationProducer } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
 import {
   type ServiceProcess,
   serviceJwt,

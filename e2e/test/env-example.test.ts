@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { commonEnv } from '@parking-realtime/server';
+import { commonEnv } from '@parking-realtime/runtime';
 import t from 'tap';
 import { nginxLimitsEnv, stackEnv } from '@parking-realtime/local-stack';
 import { authTokenEnv } from '../../services/auth-token/src/config.js';
@@ -10,7 +10,7 @@ const ROOT = new URL('../../', import.meta.url);
 
 /** Every env schema there is: what a service, a CLI (the common variables) or `npm start` reads. */
 const SCHEMAS: Record<string, Record<string, object>> = {
-  'shared/server commonEnv': commonEnv,
+  'shared/runtime commonEnv': commonEnv,
   'auth-token': authTokenEnv,
   notifier: notifierEnv,
   'event-ingest': eventIngestEnv,

@@ -1,5 +1,5 @@
 import { compareNotificationIds } from '@parking-realtime/protocol';
-import { createNotificationProducer } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
 import { type Frame, type ServiceProcess, simpleJwtAccessToken, startRedis, startService, TestSocket } from '@parking-realtime/testing';
 import t from 'tap';
 

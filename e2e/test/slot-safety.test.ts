@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createRedis, slotOf } from '@parking-realtime/server';
+import { createRedis, slotOf } from '@parking-realtime/redis';
 import { TestSocket } from '@parking-realtime/testing';
 import t from 'tap';
 import { Cluster } from './support/cluster.js';

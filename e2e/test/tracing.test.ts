@@ -1,19 +1,10 @@
 import { propagation, SpanKind, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { notificationFrameText } from '@parking-realtime/protocol';
-import {
-  createNotificationProducer,
-  createRedis,
-  EVENT_BATCH_JOB,
-  epochKey,
-  historyKey,
-  type RedisClient,
-  type RedisConnectionOptions,
-  startTracing,
-  TokenStore,
-  tracing,
-  userChannel,
-} from '@parking-realtime/server';
+import { createNotificationProducer, EVENT_BATCH_JOB } from '@parking-realtime/producer';
+import { createRedis, epochKey, historyKey, type RedisClient, type RedisConnectionOptions, TokenStore, userChannel } from '@parking-realtime/redis';
+import { startTracing, tracing } from '@parking-realtime/runtime';
+import { startServiceTracing } from '@parking-realtime/server';
 import { serviceJwt, startRedis, TestSocket } from '@parking-realtime/testing';
 import type { Job, Queue } from 'bullmq';
 import t from 'tap';
@@ -174,7 +165,7 @@ t.test('with tracing off no span is recorded and the frame, as published, is byt
 
 t.test('with tracing on one trace links the request, the job, the publish and the delivery, and the client sees no trace field', async (t) => {
   const spans = new EndedSpans();
-  const handle = await startTracing('tracing-test', { spanProcessors: [spans] });
+  const handle = await startServiceTracing('tracing-test', { spanProcessors: [spans] });
   t.teardown(() => handle?.shutdown());
   t.equal(tracing.enabled, true);
   const caller = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };

@@ -1,5 +1,5 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { createNotificationProducer } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
 import { startTopology } from '@parking-realtime/launcher';
 import { type CorePlan, SUT_READY_TIMEOUT_MS } from '../cores.js';
 import { benchServiceJwt, eventPoster, fetchWsToken, JWT_SECRET, SERVICE_JWT_SECRET } from './http.js';

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { DEV_SECRETS } from '@parking-realtime/server';
+import { DEV_SECRETS } from '@parking-realtime/runtime';
 import { freePort, metricValue, ReconnectingClient, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';

@@ -1,4 +1,4 @@
-import { broadcastChannel, QUEUE_PREFIX, slotOf, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, QUEUE_PREFIX, slotOf, userChannel } from '@parking-realtime/redis';
 import t from 'tap';
 import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 

@@ -1,4 +1,4 @@
-import { QUEUE_PREFIX, slotOf } from '@parking-realtime/server';
+import { QUEUE_PREFIX, slotOf } from '@parking-realtime/redis';
 import t from 'tap';
 import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
 

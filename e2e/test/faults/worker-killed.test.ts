@@ -1,5 +1,6 @@
 import { type Job, Queue, QueueEvents } from 'bullmq';
-import { QUEUE_PREFIX, type QueuedBatch } from '@parking-realtime/server';
+import type { QueuedBatch } from '@parking-realtime/producer';
+import { QUEUE_PREFIX } from '@parking-realtime/redis';
 import { waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { Cluster, deliveryFigures, printFigures } from '../support/cluster.js';

@@ -1,6 +1,6 @@
 import { type RedisCluster, startTopology, type Topology } from '@parking-realtime/launcher';
 import { compareNotificationIds } from '@parking-realtime/protocol';
-import { createNotificationProducer, type NotificationProducer } from '@parking-realtime/server';
+import { createNotificationProducer, type NotificationProducer } from '@parking-realtime/producer';
 import {
   type Frame,
   ReconnectingClient,

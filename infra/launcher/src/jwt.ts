@@ -2,7 +2,7 @@ import { createSigner } from 'fast-jwt';
 
 // The JWTs the services accept, signed with a shared secret: for `npm run dev-jwt`,
 // the bench and the tests; never for production, where the main application issues them.
-// Every verifier requires `exp` (shared/server's registerJwt), so both set one;
+// Every verifier requires `exp` (@parking-realtime/server's registerJwt), so both set one;
 // pass `{ exp: undefined }` in `claims` to sign a token without it.
 
 /** Signs a Django SimpleJWT-style access token: HS256, `user_id`, `token_type: "access"`, `exp` in `expiresInS`. */

@@ -1,4 +1,4 @@
-import { DEV_SECRETS } from '@parking-realtime/server';
+import { DEV_SECRETS } from '@parking-realtime/runtime';
 import { serviceJwt, simpleJwtAccessToken } from '@parking-realtime/launcher';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadEnv } from '@parking-realtime/server';
+import { ConfigError, loadEnv } from '@parking-realtime/runtime';
 import { Type } from 'typebox';
 
 export const NGINX_DIR = fileURLToPath(new URL('../../nginx/', import.meta.url));

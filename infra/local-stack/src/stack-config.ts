@@ -1,4 +1,4 @@
-import { ConfigError, commonEnv, loadEnv, port } from '@parking-realtime/server';
+import { ConfigError, commonEnv, loadEnv, port } from '@parking-realtime/runtime';
 import { Type } from 'typebox';
 import { loadNginxLimits, type NginxLimits } from './nginx-config.js';
 

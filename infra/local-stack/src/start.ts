@@ -1,4 +1,4 @@
-import { ConfigError } from '@parking-realtime/server';
+import { ConfigError } from '@parking-realtime/runtime';
 import { type Stack, startStack } from './stack.js';
 import { loadStackConfig } from './stack-config.js';
 import type { SupervisorEvent } from './supervisor.js';

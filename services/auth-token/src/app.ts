@@ -1,17 +1,6 @@
-import {
-  countAuthFailures,
-  createServiceMetrics,
-  healthRoutes,
-  installErrorHandler,
-  fastifyLoggerOptions,
-  metricsRoute,
-  type RedisClient,
-  registerHttpSecurity,
-  registerJwt,
-  registerOpenApi,
-  type ServiceMetrics,
-  TokenStore,
-} from '@parking-realtime/server';
+import { type RedisClient, TokenStore } from '@parking-realtime/redis';
+import { fastifyLoggerOptions } from '@parking-realtime/runtime';
+import { countAuthFailures, createServiceMetrics, healthRoutes, installErrorHandler, metricsRoute, registerHttpSecurity, registerJwt, registerOpenApi, type ServiceMetrics } from '@parking-realtime/server';
 import { Counter } from 'prom-client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';

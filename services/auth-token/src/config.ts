@@ -1,15 +1,5 @@
-import {
-  commonEnv,
-  CorsOriginsSchema,
-  parseCorsOrigins,
-  ConfigError,
-  loadEnv,
-  port,
-  redisTargetFrom,
-  type RedisTarget,
-  requireSecret,
-  SecretSchema,
-} from '@parking-realtime/server';
+import { commonEnv, ConfigError, loadEnv, port, redisTargetFrom, type RedisTarget, requireSecret, SecretSchema } from '@parking-realtime/runtime';
+import { CorsOriginsSchema, parseCorsOrigins } from '@parking-realtime/server';
 import { Type } from 'typebox';
 import type { TokenRateLimitConfig } from './token-rate-limits.js';
 import { parseTrustedProxies } from './trusted-proxies.js';

@@ -1,5 +1,6 @@
 import { DemoLoginResponse, ErrorCode, UserId } from '@parking-realtime/protocol';
-import { described, errorResponse, HttpError, toFieldErrors } from '@parking-realtime/server';
+import { toFieldErrors } from '@parking-realtime/runtime';
+import { described, errorResponse, HttpError } from '@parking-realtime/server';
 import { createSigner } from 'fast-jwt';
 // For the type of app.jwt, which @fastify/jwt adds (shared/server registers the plugin).
 import type {} from '@fastify/jwt';

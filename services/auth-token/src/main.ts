@@ -1,10 +1,11 @@
-import { createRedis, createServiceMetrics, runService, startTracing } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
+import { createServiceMetrics, runService, startServiceTracing } from '@parking-realtime/server';
 import { buildAuthTokenApp } from './app.js';
 import { loadAuthTokenConfig } from './config.js';
 
 await runService('auth-token', loadAuthTokenConfig, async (config) => {
   // Before the app is built: its requests are traced only if this came first. Off (loads nothing) without OTEL_EXPORTER_OTLP_ENDPOINT.
-  const tracing = await startTracing('auth-token');
+  const tracing = await startServiceTracing('auth-token');
   const metrics = createServiceMetrics('auth-token');
   const redis = createRedis(config.redis, {
     name: 'auth-token',

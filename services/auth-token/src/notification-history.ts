@@ -7,7 +7,7 @@ import {
   type StreamPosition,
   type StreamPositions,
 } from '@parking-realtime/protocol';
-import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/server';
+import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/redis';
 
 /** Reads one stream's epoch, tip and a page of its history, atomically; the file's header says how. */
 const READ_SCRIPT = new LuaScript('readHistory', new URL('./read-history.lua', import.meta.url), 2);

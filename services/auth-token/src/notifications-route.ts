@@ -10,16 +10,8 @@ import {
   type StreamPositions,
   streamsOf,
 } from '@parking-realtime/protocol';
-import {
-  described,
-  disconnectedAt,
-  errorResponse,
-  HttpError,
-  issuedBeforeDisconnect,
-  type RedisClient,
-  redisUnavailable,
-  verifyJwt,
-} from '@parking-realtime/server';
+import { disconnectedAt, issuedBeforeDisconnect, type RedisClient } from '@parking-realtime/redis';
+import { described, errorResponse, HttpError, redisUnavailable, verifyJwt } from '@parking-realtime/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 import { readNotificationHistory } from './notification-history.js';

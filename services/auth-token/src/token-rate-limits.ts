@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { ErrorCode } from '@parking-realtime/protocol';
-import { HttpError, RATE_LIMIT_PREFIX, type RedisClient } from '@parking-realtime/server';
+import { RATE_LIMIT_PREFIX, type RedisClient } from '@parking-realtime/redis';
+import { HttpError } from '@parking-realtime/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface TokenRateLimitConfig {

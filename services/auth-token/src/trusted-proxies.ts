@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError } from '@parking-realtime/server';
+import { ConfigError } from '@parking-realtime/runtime';
 
 /** The ranges proxy-addr (Fastify's `trustProxy`) knows by name. */
 const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];

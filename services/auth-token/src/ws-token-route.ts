@@ -1,15 +1,6 @@
 import { ErrorCode, WsTokenResponse, WsTokensRevoked } from '@parking-realtime/protocol';
-import {
-  described,
-  disconnectedAt,
-  errorResponse,
-  HttpError,
-  issuedBeforeDisconnect,
-  type RedisClient,
-  redisUnavailable,
-  type TokenStore,
-  verifyJwt,
-} from '@parking-realtime/server';
+import { disconnectedAt, issuedBeforeDisconnect, type RedisClient, type TokenStore } from '@parking-realtime/redis';
+import { described, errorResponse, HttpError, redisUnavailable, verifyJwt } from '@parking-realtime/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { userIdFromClaims } from './access-token-claims.js';
 import type { TokenRateLimits } from './token-rate-limits.js';

@@ -1,4 +1,4 @@
-import { ConfigError, DEV_SECRETS } from '@parking-realtime/server';
+import { ConfigError, DEV_SECRETS } from '@parking-realtime/runtime';
 import Fastify from 'fastify';
 import t from 'tap';
 import { loadAuthTokenConfig } from '../src/config.js';

@@ -1,4 +1,4 @@
-import { createRedis, disconnectUser } from '@parking-realtime/server';
+import { createRedis, disconnectUser } from '@parking-realtime/redis';
 import { simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildAuthTokenApp } from '../src/app.js';

@@ -1,4 +1,4 @@
-import { createRedis } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
 import { metricValue, simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildAuthTokenApp } from '../src/app.js';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRedis } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
 import { metricValue, startRedis, unsignedJwt, waitFor } from '@parking-realtime/testing';
 import { createSigner } from 'fast-jwt';
 import type { FastifyInstance } from 'fastify';

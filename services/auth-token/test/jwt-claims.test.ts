@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createRedis } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
 import { simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';

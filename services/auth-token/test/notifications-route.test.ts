@@ -8,7 +8,7 @@ import {
   type StreamName,
   type StreamPositions,
 } from '@parking-realtime/protocol';
-import { broadcastChannel, createRedis, disconnectUser, epochKey, historyKey, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, createRedis, disconnectUser, epochKey, historyKey, userChannel } from '@parking-realtime/redis';
 import { simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ErrorBody, WsTokenResponse } from '@parking-realtime/protocol';
-import { createRedis } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
 import { startRedis } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildAuthTokenApp } from '../src/app.js';

@@ -1,4 +1,4 @@
-import { createRedis, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, waitUntilReady } from '@parking-realtime/redis';
 import { simpleJwtAccessToken, startRedis, waitFor } from '@parking-realtime/testing';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';

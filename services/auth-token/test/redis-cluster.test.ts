@@ -1,4 +1,5 @@
-import { createRedis, type RedisTarget, TokenStore, userWsTokensKey, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, TokenStore, userWsTokensKey, waitUntilReady } from '@parking-realtime/redis';
+import type { RedisTarget } from '@parking-realtime/runtime';
 import { simpleJwtAccessToken, startRedisCluster } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildAuthTokenApp } from '../src/app.js';

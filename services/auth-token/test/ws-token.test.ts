@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { createRedis } from '@parking-realtime/server';
+import { createRedis } from '@parking-realtime/redis';
 import { metricValue, simpleJwtAccessToken, startRedis, unsignedJwt } from '@parking-realtime/testing';
 import { createSigner } from 'fast-jwt';
 import t from 'tap';

@@ -1,17 +1,7 @@
-import {
-  countAuthFailures,
-  createServiceMetrics,
-  healthRoutes,
-  metricsRoute,
-  type ServiceMetrics,
-  installErrorHandler,
-  fastifyLoggerOptions,
-  type NotificationProducer,
-  type RedisClient,
-  registerHttpSecurity,
-  registerJwt,
-  registerOpenApi,
-} from '@parking-realtime/server';
+import type { NotificationProducer } from '@parking-realtime/producer';
+import type { RedisClient } from '@parking-realtime/redis';
+import { fastifyLoggerOptions } from '@parking-realtime/runtime';
+import { countAuthFailures, createServiceMetrics, healthRoutes, metricsRoute, type ServiceMetrics, installErrorHandler, registerHttpSecurity, registerJwt, registerOpenApi } from '@parking-realtime/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { EventIngestConfig } from './config.js';

@@ -1,18 +1,7 @@
-import {
-  commonEnv,
-  CorsOriginsSchema,
-  parseCorsOrigins,
-  ConfigError,
-  DEFAULT_BATCH_WINDOW_MS,
-  DEFAULT_DEDUPE_TTL_SECONDS,
-  DEFAULT_QUEUE_NAME,
-  loadEnv,
-  port,
-  redisTargetFrom,
-  type RedisTarget,
-  requireSecret,
-  SecretSchema,
-} from '@parking-realtime/server';
+import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_DEDUPE_TTL_SECONDS } from '@parking-realtime/producer';
+import { DEFAULT_QUEUE_NAME } from '@parking-realtime/redis';
+import { commonEnv, ConfigError, loadEnv, port, redisTargetFrom, type RedisTarget, requireSecret, SecretSchema } from '@parking-realtime/runtime';
+import { CorsOriginsSchema, parseCorsOrigins } from '@parking-realtime/server';
 import { Type } from 'typebox';
 import { DEFAULT_HISTORY_MAX_ENTRIES, DEFAULT_HISTORY_WINDOW_SECONDS } from './notification-publisher.js';
 

@@ -1,4 +1,5 @@
-import { commonEnv, createRedis, disconnectUser, loadEnv, redisTargetFrom, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, disconnectUser, waitUntilReady } from '@parking-realtime/redis';
+import { commonEnv, loadEnv, redisTargetFrom } from '@parking-realtime/runtime';
 
 /**
  * `npm run disconnect-user -- <user_id>`: closes every socket of a user on

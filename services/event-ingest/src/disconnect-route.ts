@@ -1,5 +1,6 @@
 import { DisconnectUserResponse, ErrorCode, UserId } from '@parking-realtime/protocol';
-import { described, disconnectUser, errorResponse, type RedisClient, redisUnavailable, requireScope } from '@parking-realtime/server';
+import { disconnectUser, type RedisClient } from '@parking-realtime/redis';
+import { described, errorResponse, redisUnavailable, requireScope } from '@parking-realtime/server';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';

@@ -1,5 +1,6 @@
 import { ErrorCode, EventAccepted, NotificationEvent } from '@parking-realtime/protocol';
-import { described, errorResponse, eventErrors, type NotificationProducer, redisUnavailable, requireScope } from '@parking-realtime/server';
+import { eventErrors, type NotificationProducer } from '@parking-realtime/producer';
+import { described, errorResponse, redisUnavailable, requireScope } from '@parking-realtime/server';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';

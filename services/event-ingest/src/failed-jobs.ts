@@ -7,7 +7,7 @@
  * twice.
  */
 import { ErrorCode } from '@parking-realtime/protocol';
-import { EVENT_BATCH_JOB } from '@parking-realtime/server';
+import { EVENT_BATCH_JOB } from '@parking-realtime/producer';
 import type { Job, Queue } from 'bullmq';
 
 /** What an operator needs to judge a failed job; the event itself is summarised, not dumped. */

@@ -3,7 +3,8 @@
  * Reads REDIS_CLUSTER_NODES or REDIS_URL (or REDIS_HOST / REDIS_PORT) and QUEUE_NAME like event-ingest.
  * Exit codes: 0 done, 1 error, 2 bad usage.
  */
-import { commonEnv, createRedis, loadEnv, QUEUE_PREFIX, redisTargetFrom, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, QUEUE_PREFIX, waitUntilReady } from '@parking-realtime/redis';
+import { commonEnv, loadEnv, redisTargetFrom } from '@parking-realtime/runtime';
 import { Queue } from 'bullmq';
 import { eventIngestEnv } from './config.js';
 import { listFailed, replayAllFailed, replayFailed } from './failed-jobs.js';

@@ -1,4 +1,6 @@
-import { createNotificationProducer, createRedis, createServiceMetrics, runService, startTracing } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
+import { createRedis } from '@parking-realtime/redis';
+import { createServiceMetrics, runService, startServiceTracing } from '@parking-realtime/server';
 import { buildEventIngestApp } from './app.js';
 import { loadEventIngestConfig } from './config.js';
 import { NotificationPublisher } from './notification-publisher.js';
@@ -6,7 +8,7 @@ import { startNotificationWorker } from './notification-worker.js';
 
 await runService('event-ingest', loadEventIngestConfig, async (config) => {
   // Before the app is built: its requests are traced only if this came first. Off (loads nothing) without OTEL_EXPORTER_OTLP_ENDPOINT.
-  const tracing = await startTracing('event-ingest');
+  const tracing = await startServiceTracing('event-ingest');
   const serviceMetrics = createServiceMetrics('event-ingest');
   const redis = createRedis(config.redis, { name: 'event-ingest', failFast: true, reconnects: serviceMetrics.redisReconnects });
   // The one owner of accepting an event: POST /api/events/ stores through the same producer domain services use.

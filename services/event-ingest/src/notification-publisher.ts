@@ -1,23 +1,6 @@
 import { type AcceptedEvent, broadcastStream, NOTIFICATION_FRAME_PIECES, notificationBody, type StreamName, userStream } from '@parking-realtime/protocol';
-import {
-  broadcastChannel,
-  type Context,
-  endSpan,
-  epochKey,
-  historyKey,
-  isCluster,
-  LuaScript,
-  publishedKey,
-  type RedisClient,
-  type Span,
-  SpanKind,
-  slotGroupOf,
-  startSpan,
-  traceparentOf,
-  TurnBatch,
-  tracing,
-  userChannel,
-} from '@parking-realtime/server';
+import { broadcastChannel, epochKey, historyKey, isCluster, LuaScript, publishedKey, type RedisClient, slotGroupOf, userChannel } from '@parking-realtime/redis';
+import { type Context, endSpan, type Span, SpanKind, startSpan, traceparentOf, TurnBatch, tracing } from '@parking-realtime/runtime';
 
 /** Writes each notification to its streams' history and channels; the file's header says how. */
 const PUBLISH_SCRIPT = new LuaScript('publishNotifications', new URL('./publish-notifications.lua', import.meta.url));

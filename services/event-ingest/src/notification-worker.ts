@@ -1,18 +1,7 @@
 import { type AcceptedEvent, eventDepthErrors, type FieldError, QueuedEvent } from '@parking-realtime/protocol';
-import {
-  contextOf,
-  contextOfTraceparent,
-  EVENT_BATCH_JOB,
-  endSpan,
-  QUEUE_PREFIX,
-  QueuedBatch,
-  type RedisClient,
-  type Span,
-  SpanKind,
-  startSpan,
-  toFieldErrors,
-  tracing,
-} from '@parking-realtime/server';
+import { EVENT_BATCH_JOB, QueuedBatch } from '@parking-realtime/producer';
+import { QUEUE_PREFIX, type RedisClient } from '@parking-realtime/redis';
+import { contextOf, contextOfTraceparent, endSpan, type Span, SpanKind, startSpan, toFieldErrors, tracing } from '@parking-realtime/runtime';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Compile } from 'typebox/compile';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { CONTROL_CHANNEL, createRedis, disconnectedAt, TokenStore } from '@parking-realtime/server';
+import { CONTROL_CHANNEL, createRedis, disconnectedAt, TokenStore } from '@parking-realtime/redis';
 import { REPO_ROOT, serviceJwt, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { SERVICE_SECRET as SECRET, startIngestApp } from './support/ingest-app.js';

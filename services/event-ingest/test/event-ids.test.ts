@@ -1,4 +1,5 @@
-import { createNotificationProducer, createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
+import { createRedis, historyKey, publishedKey, userChannel } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import fc from 'fast-check';
 import pino from 'pino';

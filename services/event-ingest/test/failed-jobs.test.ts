@@ -1,5 +1,6 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
-import { createRedis, notificationJobOptions, QUEUE_PREFIX, type Redis, userChannel } from '@parking-realtime/server';
+import { notificationJobOptions } from '@parking-realtime/producer';
+import { createRedis, QUEUE_PREFIX, type Redis, userChannel } from '@parking-realtime/redis';
 import { freePort, runNodeScript, type ScriptRun, startRedis, waitFor } from '@parking-realtime/testing';
 import { type Job, Queue, type Worker } from 'bullmq';
 import pino from 'pino';

@@ -1,5 +1,5 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
-import { broadcastChannel, createRedis, historyKey, publishedKey } from '@parking-realtime/server';
+import { broadcastChannel, createRedis, historyKey, publishedKey } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { loadEventIngestConfig } from '../src/config.js';

@@ -8,18 +8,8 @@ import {
   type StreamName,
   userStream,
 } from '@parking-realtime/protocol';
-import {
-  broadcastChannel,
-  contextOfTraceparent,
-  createRedis,
-  epochKey,
-  frameAfterTraceHeader,
-  hasTraceHeader,
-  historyKey,
-  startTracing,
-  traceHeaderOf,
-  userChannel,
-} from '@parking-realtime/server';
+import { broadcastChannel, createRedis, epochKey, historyKey, userChannel } from '@parking-realtime/redis';
+import { contextOfTraceparent, frameAfterTraceHeader, hasTraceHeader, startTracing, traceHeaderOf } from '@parking-realtime/runtime';
 import { startRedis } from '@parking-realtime/testing';
 import fc from 'fast-check';
 import { Value } from 'typebox/value';

@@ -1,5 +1,5 @@
 import { type AcceptedEvent, MAX_USER_IDS } from '@parking-realtime/protocol';
-import { createRedis, historyKey, userChannel } from '@parking-realtime/server';
+import { createRedis, historyKey, userChannel } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { MAX_TARGETS_PER_CALL, NotificationPublisher } from '../src/notification-publisher.js';

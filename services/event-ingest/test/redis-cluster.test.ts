@@ -1,17 +1,7 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
-import {
-  broadcastChannel,
-  type Cluster,
-  createNotificationProducer,
-  createRedis,
-  historyKey,
-  QUEUE_PREFIX,
-  type RedisTarget,
-  redisTargetFrom,
-  slotOf,
-  userChannel,
-  waitUntilReady,
-} from '@parking-realtime/server';
+import { createNotificationProducer } from '@parking-realtime/producer';
+import { broadcastChannel, type Cluster, createRedis, historyKey, QUEUE_PREFIX, slotOf, userChannel, waitUntilReady } from '@parking-realtime/redis';
+import { type RedisTarget, redisTargetFrom } from '@parking-realtime/runtime';
 import { startRedisCluster, waitFor } from '@parking-realtime/testing';
 import pino from 'pino';
 import t from 'tap';

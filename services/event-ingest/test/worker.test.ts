@@ -1,14 +1,6 @@
 import type { AcceptedEvent } from '@parking-realtime/protocol';
-import {
-  broadcastChannel,
-  createNotificationProducer,
-  createRedis,
-  epochKey,
-  historyKey,
-  InvalidEventError,
-  QUEUE_PREFIX,
-  userChannel,
-} from '@parking-realtime/server';
+import { createNotificationProducer, InvalidEventError } from '@parking-realtime/producer';
+import { broadcastChannel, createRedis, epochKey, historyKey, QUEUE_PREFIX, userChannel } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import { Queue } from 'bullmq';
 import pino from 'pino';

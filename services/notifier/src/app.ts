@@ -1,28 +1,7 @@
 import websocket from '@fastify/websocket';
-import {
-  CONTROL_CHANNEL,
-  countAuthFailures,
-  disconnectedAt,
-  documentWebSocketRoute,
-  errorResponse,
-  createServiceMetrics,
-  healthRoutes,
-  installErrorHandler,
-  fastifyLoggerOptions,
-  frameAfterTraceHeader,
-  hasTraceHeader,
-  isCluster,
-  metricsRoute,
-  notificationTypeOfChannel,
-  type Redis,
-  registerOpenApi,
-  type RedisClient,
-  slotOf,
-  type ServiceMetrics,
-  TokenStore,
-  tracing,
-  waitUntilReady,
-} from '@parking-realtime/server';
+import { CONTROL_CHANNEL, disconnectedAt, isCluster, notificationTypeOfChannel, type Redis, type RedisClient, slotOf, TokenStore, waitUntilReady } from '@parking-realtime/redis';
+import { fastifyLoggerOptions, frameAfterTraceHeader, hasTraceHeader, tracing } from '@parking-realtime/runtime';
+import { countAuthFailures, documentWebSocketRoute, errorResponse, createServiceMetrics, healthRoutes, installErrorHandler, metricsRoute, registerOpenApi, type ServiceMetrics } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';

@@ -1,4 +1,5 @@
-import { isCluster, type RedisClient, slotGroupOf, TurnBatch } from '@parking-realtime/server';
+import { isCluster, type RedisClient, slotGroupOf } from '@parking-realtime/redis';
+import { TurnBatch } from '@parking-realtime/runtime';
 
 /**
  * Most channels named in one SUBSCRIBE or UNSUBSCRIBE. Spreading a whole list

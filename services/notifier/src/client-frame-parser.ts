@@ -8,7 +8,7 @@ import {
   SubscribeFrame,
   UnsubscribeFrame,
 } from '@parking-realtime/protocol';
-import { toFieldErrors } from '@parking-realtime/server';
+import { toFieldErrors } from '@parking-realtime/runtime';
 import { Compile } from 'typebox/compile';
 
 // One validator per frame type, so an error names the fields of the frame the client meant.

@@ -1,4 +1,4 @@
-import { commonEnv, loadEnv, port, type RedisTarget, redisTargetFrom } from '@parking-realtime/server';
+import { commonEnv, loadEnv, port, type RedisTarget, redisTargetFrom } from '@parking-realtime/runtime';
 import { Type } from 'typebox';
 
 /** Every variable the notifier reads; the README lists them with these defaults. */

@@ -1,4 +1,4 @@
-import type { DisconnectUserMessage } from '@parking-realtime/server';
+import type { DisconnectUserMessage } from '@parking-realtime/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DisconnectMarks } from './disconnect-marks.js';
 import type { UserSockets } from './user-sockets.js';

@@ -1,5 +1,5 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { contextOfTraceparent, type Span, SpanKind, startSpan, traceHeaderOf } from '@parking-realtime/server';
+import { contextOfTraceparent, type Span, SpanKind, startSpan, traceHeaderOf } from '@parking-realtime/runtime';
 
 /**
  * The `deliver notification` span of one published message on this notifier:

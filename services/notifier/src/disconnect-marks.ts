@@ -1,4 +1,4 @@
-import { issuedBeforeDisconnect } from '@parking-realtime/server';
+import { issuedBeforeDisconnect } from '@parking-realtime/redis';
 
 /**
  * Long enough to cover an upgrade between its token check and its admission

@@ -1,5 +1,5 @@
 import { notificationFrameText, type StreamName } from '@parking-realtime/protocol';
-import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/server';
+import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/redis';
 
 /** Reads a stream's epoch, tip and a page of what was missed, atomically; the file's header says how. */
 const READ_SCRIPT = new LuaScript('readStream', new URL('./read-stream.lua', import.meta.url), 2);

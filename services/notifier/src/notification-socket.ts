@@ -12,7 +12,7 @@ import {
 } from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { RedisClient } from '@parking-realtime/server';
+import type { RedisClient } from '@parking-realtime/redis';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 import { type ResumeFrom, readStreams, type StreamReplay } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TurnBatch } from '@parking-realtime/server';
+import { TurnBatch } from '@parking-realtime/runtime';
 import type { WebSocket } from 'ws';
 import { wsInternals } from './ws-internals.js';
 

@@ -1,5 +1,5 @@
 import type { NotificationType } from '@parking-realtime/protocol';
-import { broadcastChannel, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, userChannel } from '@parking-realtime/redis';
 
 /** What the index needs to know of a connection. */
 export interface Subscriber {

@@ -1,5 +1,6 @@
 import { ErrorCode } from '@parking-realtime/protocol';
-import { disconnectedAt, HttpError, issuedBeforeDisconnect, type RedisClient, type TokenStore } from '@parking-realtime/server';
+import { disconnectedAt, issuedBeforeDisconnect, type RedisClient, type TokenStore } from '@parking-realtime/redis';
+import { HttpError } from '@parking-realtime/server';
 import type { FastifyRequest } from 'fastify';
 import { originAllowed } from './origin-check.js';
 

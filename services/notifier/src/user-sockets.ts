@@ -1,5 +1,5 @@
 import { CloseCode } from '@parking-realtime/protocol';
-import { issuedBeforeDisconnect } from '@parking-realtime/server';
+import { issuedBeforeDisconnect } from '@parking-realtime/redis';
 import type { WebSocket } from 'ws';
 
 /** The close reason (with 4003) of a socket whose user was disconnected. */

@@ -1,4 +1,4 @@
-import { createRedis, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, waitUntilReady } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { ChannelSubscriber, subscribeAll, unsubscribeAll } from '../src/channel-subscriber.js';

@@ -1,4 +1,4 @@
-import { createRedis, disconnectUser, TokenStore } from '@parking-realtime/server';
+import { createRedis, disconnectUser, TokenStore } from '@parking-realtime/redis';
 import { startRedis, TestSocket } from '@parking-realtime/testing';
 import t, { type Test } from 'tap';
 import { buildNotifierApp } from '../src/app.js';

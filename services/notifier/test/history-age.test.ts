@@ -1,5 +1,5 @@
 import { type NotificationType, notificationBody, notificationFrameText, type StreamName, userStream } from '@parking-realtime/protocol';
-import { broadcastChannel, epochKey, historyKey, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, epochKey, historyKey, userChannel } from '@parking-realtime/redis';
 import t from 'tap';
 import { startNotifierApp } from './support/notifier-app.js';
 

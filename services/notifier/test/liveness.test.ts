@@ -1,5 +1,5 @@
 import { notificationBody, notificationFrameText } from '@parking-realtime/protocol';
-import { broadcastChannel, createRedis, TokenStore } from '@parking-realtime/server';
+import { broadcastChannel, createRedis, TokenStore } from '@parking-realtime/redis';
 import { metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
 import t, { type Test } from 'tap';
 import { buildNotifierApp } from '../src/app.js';

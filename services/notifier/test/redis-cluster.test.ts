@@ -1,16 +1,6 @@
 import { CloseCode, notificationBody, notificationFrameText } from '@parking-realtime/protocol';
-import {
-  broadcastChannel,
-  createRedis,
-  disconnectUser,
-  epochKey,
-  historyKey,
-  type RedisTarget,
-  redisTargetFrom,
-  TokenStore,
-  userChannel,
-  waitUntilReady,
-} from '@parking-realtime/server';
+import { broadcastChannel, createRedis, disconnectUser, epochKey, historyKey, TokenStore, userChannel, waitUntilReady } from '@parking-realtime/redis';
+import { type RedisTarget, redisTargetFrom } from '@parking-realtime/runtime';
 import { startRedisCluster, TestSocket } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildNotifierApp } from '../src/app.js';

@@ -10,7 +10,7 @@ import {
   type StreamPositions,
   userStream,
 } from '@parking-realtime/protocol';
-import { broadcastChannel, createRedis, epochKey, historyKey, type RedisClient, TokenStore, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, createRedis, epochKey, historyKey, type RedisClient, TokenStore, userChannel } from '@parking-realtime/redis';
 import { type Frame, metricValue, startRedis, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildNotifierApp } from '../src/app.js';

@@ -1,5 +1,5 @@
 import { CloseCode } from '@parking-realtime/protocol';
-import { createRedis, disconnectUser, TokenStore, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, disconnectUser, TokenStore, waitUntilReady } from '@parking-realtime/redis';
 import { startRedis, TcpGate, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { buildNotifierApp } from '../src/app.js';

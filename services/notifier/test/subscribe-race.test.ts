@@ -1,5 +1,5 @@
 import { createServer, connect as tcpConnect, type Socket } from 'node:net';
-import { createRedis, waitUntilReady } from '@parking-realtime/server';
+import { createRedis, waitUntilReady } from '@parking-realtime/redis';
 import { startRedis, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { ChannelSubscriber } from '../src/channel-subscriber.js';

@@ -1,4 +1,4 @@
-import { broadcastChannel, userChannel } from '@parking-realtime/server';
+import { broadcastChannel, userChannel } from '@parking-realtime/redis';
 import t from 'tap';
 import { SubscriptionIndex } from '../src/subscription-index.js';
 

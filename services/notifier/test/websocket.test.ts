@@ -1,5 +1,5 @@
 import { type NotificationType, notificationBody, notificationFrameText, type StreamName } from '@parking-realtime/protocol';
-import { broadcastChannel, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/server';
+import { broadcastChannel, hashToken, TokenStore, userChannel, wsTokenKey } from '@parking-realtime/redis';
 import { metricValue, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { startNotifierApp } from './support/notifier-app.js';

@@ -1,7 +1,7 @@
 import { ErrorBody, ErrorCode } from '@parking-realtime/protocol';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { isCluster, type RedisClient } from './redis.js';
+import { isCluster, type RedisClient } from '@parking-realtime/redis';
 
 export interface ReadinessChecks {
   redis: RedisClient;

@@ -1,6 +1,6 @@
 import { type ErrorBody, ErrorCode, type FieldError } from '@parking-realtime/protocol';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { toFieldErrors } from './field-errors.js';
+import { toFieldErrors } from '@parking-realtime/runtime';
 
 /** An error meant for the client: a status, a stable code and a human message. */
 export class HttpError extends Error {

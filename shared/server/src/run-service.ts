@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, describeRedisTarget, type RedisTarget } from './config.js';
-import { createLogger } from './logger.js';
+import { ConfigError, describeRedisTarget, type RedisTarget } from '@parking-realtime/runtime';
+import { createLogger } from '@parking-realtime/runtime';
 
 export interface RunningService {
   app: FastifyInstance;

@@ -1,4 +1,5 @@
-import { createNotificationProducer, createRedis, EVENT_BATCH_JOB, QUEUE_PREFIX, type QueuedBatch } from '@parking-realtime/server';
+import { createNotificationProducer, EVENT_BATCH_JOB, type QueuedBatch } from '@parking-realtime/producer';
+import { createRedis, QUEUE_PREFIX } from '@parking-realtime/redis';
 import { startRedis, type TestRedisOptions } from '@parking-realtime/testing';
 import { type Job, Queue } from 'bullmq';
 import { buildEventIngestApp } from '../../src/app.js';

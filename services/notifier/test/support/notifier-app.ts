@@ -1,4 +1,4 @@
-import { createRedis, TokenStore } from '@parking-realtime/server';
+import { createRedis, TokenStore } from '@parking-realtime/redis';
 import { startRedis, TestSocket } from '@parking-realtime/testing';
 import { buildNotifierApp } from '../../src/app.js';
 import { loadNotifierConfig } from '../../src/config.js';

@@ -256,7 +256,7 @@ t.test('work is deferred to the end of a turn only through TurnBatch', async (t)
       }
       for (const file of files) {
         const path = relative(REPO_ROOT, file);
-        if (path === 'shared/server/src/turn-batch.ts') continue;
+        if (path === 'shared/runtime/src/turn-batch.ts') continue;
         readFileSync(file, 'utf8')
           .split('\n')
           .forEach((line, i) => {
@@ -265,5 +265,5 @@ t.test('work is deferred to the end of a turn only through TurnBatch', async (t)
       }
     }
   }
-  t.same(found, [], 'gather per-turn work with TurnBatch (shared/server/src/turn-batch.ts), or list the line in NOT_BATCHING with why');
+  t.same(found, [], 'gather per-turn work with TurnBatch (shared/runtime/src/turn-batch.ts), or list the line in NOT_BATCHING with why');
 });

@@ -22,7 +22,7 @@ export const LogLevelSchema = Type.Union(
 );
 
 /**
- * OpenTelemetry tracing (shared/server's tracing.ts; docs/observability.md).
+ * OpenTelemetry tracing (tracing.ts; docs/observability.md).
  * Off unless the endpoint is set. The exporter also reads the other standard
  * OTEL_EXPORTER_OTLP_* variables (headers, a traces-only endpoint), and the
  * SDK OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.

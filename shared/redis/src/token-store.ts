@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isCluster, type RedisClient } from './redis.js';
 import { userWsTokensKey, wsTokenKey } from './redis-names.js';
-import { TurnBatch } from './turn-batch.js';
+import { TurnBatch } from '@parking-realtime/runtime';
 
 /** What Redis holds for a live token. The raw token is never stored. */
 export interface TokenRecord {

@@ -5,12 +5,12 @@ import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { assertEvent } from './event-validation.js';
 import { EVENT_BATCH_JOB, MAX_EVENTS_PER_JOB, notificationJobOptions, type QueuedBatch } from './queue-options.js';
-import type { RedisTarget } from './config.js';
-import { createRedis, type RedisClient } from './redis.js';
-import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from './redis-names.js';
-import { ReplicaWait } from './replica-wait.js';
-import { endSpan, startSpan, traceparentOf, tracing } from './tracing.js';
-import { TurnBatch } from './turn-batch.js';
+import type { RedisTarget } from '@parking-realtime/runtime';
+import { createRedis, type RedisClient } from '@parking-realtime/redis';
+import { DEFAULT_QUEUE_NAME, QUEUE_PREFIX } from '@parking-realtime/redis';
+import { ReplicaWait } from '@parking-realtime/redis';
+import { endSpan, startSpan, traceparentOf, tracing } from '@parking-realtime/runtime';
+import { TurnBatch } from '@parking-realtime/runtime';
 
 export interface NotificationProducerOptions {
   /**

@@ -1,6 +1,6 @@
 import { ErrorCode, eventDepthErrors, type FieldError, NotificationEvent } from '@parking-realtime/protocol';
 import { Compile } from 'typebox/compile';
-import { toFieldErrors } from './field-errors.js';
+import { toFieldErrors } from '@parking-realtime/runtime';
 
 const validator = Compile(NotificationEvent);
 

@@ -1,7 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Counter } from 'prom-client';
-import type { RedisTarget } from './config.js';
-import type { Logger } from './logger.js';
+import type { RedisTarget } from '@parking-realtime/runtime';
+import type { Logger } from '@parking-realtime/runtime';
 
 /** A connection to one Redis or to a Redis Cluster: the commands are the same; keys of one call must share a slot. */
 export type RedisClient = Redis | Cluster;
@@ -24,7 +23,7 @@ export interface RedisConnectionOptions {
    */
   autoPipelining?: boolean;
   /** Counts this connection's reconnect attempts, labelled with its name (redis_reconnects_total). */
-  reconnects?: Counter<'connection'>;
+  reconnects?: { inc(labels: { connection: string }): void };
   /** On a cluster, subscribe with SSUBSCRIBE through one connection per master (sharded pub/sub). */
   shardedSubscriber?: boolean;
 }

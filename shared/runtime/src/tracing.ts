@@ -1,6 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import diagnostics from 'node:diagnostics_channel';
-import type { IncomingMessage } from 'node:http';
 import {
   type Attributes,
   type Context,
@@ -10,15 +8,13 @@ import {
   propagation,
   ROOT_CONTEXT,
   type Span,
-  SpanKind,
+  type SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
 // Types only: the SDK itself is imported by startTracing(), and only when tracing is on.
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocketServer } from 'ws';
 import { loadEnv, tracingEnv } from './config.js';
 
 /*
@@ -39,7 +35,7 @@ const state: { enabled: boolean; tracer: Tracer | undefined } = { enabled: false
 /** Whether this process traces. Read it before anything else on a hot path: off, that is all tracing costs. */
 export const tracing: { readonly enabled: boolean } = state;
 
-const TRACER_NAME = '@parking-realtime/server';
+const TRACER_NAME = '@parking-realtime/runtime';
 
 /** Starts a span with this process's tracer (the global one when startTracing() was not called: a domain service's own SDK). */
 export function startSpan(name: string, kind: SpanKind, attributes: Attributes, parent: Context = context.active()): Span {
@@ -119,12 +115,18 @@ export interface StartTracingOptions {
   spanProcessors?: SpanProcessor[];
   /** Where OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME are read (default process.env); the exporter reads process.env itself. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * What else to trace once the SDK is up, each given the context storage and
+   * returning what undoes it: the services' HTTP requests
+   * (@parking-realtime/server's startServiceTracing). Kept out of here so a
+   * domain service tracing its producer loads no web framework.
+   */
+  instrumentations?: Array<(storage: AsyncLocalStorage<Context>) => () => void>;
 }
 
 /**
  * Turns tracing on for this process when OTEL_EXPORTER_OTLP_ENDPOINT is set
- * (or span processors are given, as tests do), before the app is built: only
- * Fastify instances created after this trace their requests. Resolves with
+ * (or span processors are given, as tests do), before the app is built. Resolves with
  * undefined, having loaded nothing, when tracing stays off. The exporter reads
  * the standard OTEL_EXPORTER_OTLP_* variables and the SDK OTEL_TRACES_SAMPLER.
  */
@@ -146,12 +148,12 @@ export async function startTracing(service: string, options: StartTracingOptions
   // W3C trace context and baggage, the SDK's default propagators, read from incoming HTTP headers.
   provider.register({ contextManager });
   state.tracer = provider.getTracer(TRACER_NAME);
-  const stopHttp = traceFastifyRequests(contextManager.storage);
+  const undo = (options.instrumentations ?? []).map((instrument) => instrument(contextManager.storage));
   state.enabled = true;
   return {
     async shutdown() {
       state.enabled = false;
-      stopHttp();
+      for (const stop of undo) stop();
       await provider.shutdown();
       state.tracer = undefined;
       trace.disable();
@@ -163,8 +165,8 @@ export async function startTracing(service: string, options: StartTracingOptions
 
 /**
  * OpenTelemetry's active context, kept in an AsyncLocalStorage of our own so
- * that Fastify's handler channel can enter a request's context (below). The
- * SDK's manager hides its storage.
+ * that an instrumentation (the services' HTTP requests: @parking-realtime/server's
+ * http-tracing.ts) can enter a request's context. The SDK's manager hides its storage.
  */
 class StorageContextManager implements ContextManager {
   readonly storage = new AsyncLocalStorage<Context>();
@@ -193,73 +195,4 @@ class StorageContextManager implements ContextManager {
     this.storage.disable();
     return this;
   }
-}
-
-/** Polled by probes and scrapers every few seconds: a span each would bury the traces that matter. */
-const UNTRACED_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
-
-interface HandlerMessage {
-  request: FastifyRequest;
-}
-
-/**
- * A SERVER span for each request of every Fastify instance created from now
- * on, named by its method and route pattern (`POST /api/events/`; never the
- * raw URL, whose query may hold a WebSocket token), child of the caller's
- * `traceparent` header if any, and the active context while the route's
- * handler runs (Fastify's `fastify.request.handler` tracing channel), so what
- * the handler starts (producer.send) is its child. A WebSocket upgrade's span
- * ends with the 101 ws writes. Returns what undoes it.
- */
-function traceFastifyRequests(storage: AsyncLocalStorage<Context>): () => void {
-  const contexts = new WeakMap<IncomingMessage, Context>();
-  const finish = (raw: IncomingMessage, status: number | undefined, error?: string) => {
-    const ctx = contexts.get(raw);
-    if (!ctx) return;
-    contexts.delete(raw);
-    const span = trace.getSpan(ctx)!;
-    if (status !== undefined) span.setAttribute('http.response.status_code', status);
-    if (error !== undefined || (status !== undefined && status >= 500)) span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: error } : {}) });
-    span.end();
-  };
-  const onRequest = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    const route = request.routeOptions.url;
-    if (route === undefined || !UNTRACED_ROUTES.has(route)) {
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-      const attributes: Attributes = { 'http.request.method': request.method };
-      if (route !== undefined) attributes['http.route'] = route;
-      const span = startSpan(route === undefined ? request.method : `${request.method} ${route}`, SpanKind.SERVER, attributes, parent);
-      contexts.set(request.raw, trace.setSpan(parent, span));
-    }
-    done();
-  };
-  const onResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    finish(request.raw, reply.statusCode);
-    done();
-  };
-  const onRequestAbort = (request: FastifyRequest, done: () => void) => {
-    finish(request.raw, undefined, 'the client went away before the answer');
-    done();
-  };
-  function onReady(this: FastifyInstance, done: () => void) {
-    // ws writes a successful upgrade's 101 itself, on a reply Fastify no longer sees.
-    if (this.hasDecorator('websocketServer')) {
-      (this as FastifyInstance & { websocketServer: WebSocketServer }).websocketServer.on('headers', (_headers, raw) => finish(raw, 101));
-    }
-    done();
-  }
-  const onInstance = (message: unknown) => {
-    const { fastify } = message as { fastify: FastifyInstance };
-    fastify.addHook('onRequest', onRequest);
-    fastify.addHook('onResponse', onResponse);
-    fastify.addHook('onRequestAbort', onRequestAbort);
-    fastify.addHook('onReady', onReady);
-  };
-  diagnostics.subscribe('fastify.initialization', onInstance);
-  const handler = diagnostics.tracingChannel<unknown, HandlerMessage & object>('fastify.request.handler');
-  handler.start.bindStore(storage, (message) => contexts.get(message.request.raw) ?? storage.getStore() ?? ROOT_CONTEXT);
-  return () => {
-    diagnostics.unsubscribe('fastify.initialization', onInstance);
-    handler.start.unbindStore(storage);
-  };
 }

@@ -1,0 +1,6 @@
+export * from './lua-script.js';
+export * from './redis-names.js';
+export * from './redis.js';
+export * from './replica-wait.js';
+export * from './token-store.js';
+export * from './user-disconnect.js';
