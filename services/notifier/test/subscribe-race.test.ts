@@ -1,34 +1,21 @@
-import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { createRedis, waitUntilReady } from '@parking-realtime/redis';
-import { startRedis, waitFor } from '@parking-realtime/testing';
+import { startRedis, TcpGate, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { ChannelSubscriber } from '../src/channel-subscriber.js';
 
-// Redis' replies to the subscriber connection reach it 20 ms late (a TCP proxy that holds each
+// Redis' replies to the subscriber connection reach it 20 ms late (a TCP gate that holds each
 // chunk back), so a socket can close while its channel's SUBSCRIBE is still unanswered.
 const DELAY_MS = 20;
 const ROUNDS = 60;
 
 const redisServer = await startRedis();
-const proxy = createServer((client: Socket) => {
-  const upstream = tcpConnect(redisServer.port, '127.0.0.1');
-  client.pipe(upstream);
-  upstream.on('data', (chunk: Buffer) => setTimeout(() => client.write(chunk), DELAY_MS));
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', close).on('close', close);
-  upstream.on('error', close).on('close', close);
-});
-await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-const proxyPort = (proxy.address() as { port: number }).port;
-const subscriberRedis = createRedis(`redis://127.0.0.1:${proxyPort}`, { name: 'slow-sub', maxRetriesPerRequest: null });
+const gate = await TcpGate.start(redisServer.port, { replyDelayMs: DELAY_MS });
+const subscriberRedis = createRedis(gate.url, { name: 'slow-sub', maxRetriesPerRequest: null });
 const publisher = createRedis(redisServer.url, { name: 'pub' });
 await waitUntilReady(subscriberRedis);
 t.teardown(async () => {
   for (const r of [subscriberRedis, publisher]) r.disconnect();
-  proxy.close();
+  await gate.stop();
   await redisServer.stop();
 });
 

@@ -5,7 +5,8 @@ import { createServer, connect as tcpConnect, type Server, type Socket } from 'n
  * a client exactly where a race needs it: hold the server's replies once the
  * client sent a given command (so that command has run, but the client does
  * not know yet), then let them go; or cut every connection and refuse new ones
- * for a while, as a network failure would.
+ * for a while, as a network failure would; or deliver every reply late, so a
+ * client's requests are still unanswered when the test acts.
  */
 export class TcpGate {
   readonly port: number;
@@ -16,15 +17,17 @@ export class TcpGate {
   private constructor(
     private readonly server: Server,
     private readonly upstreamPort: number,
+    private readonly replyDelayMs: number,
   ) {
     this.port = (server.address() as { port: number }).port;
     server.on('connection', (client) => this.link(client));
   }
 
-  static async start(upstreamPort: number): Promise<TcpGate> {
+  /** `replyDelayMs`: each chunk of the server's replies reaches the client this late (0 by default: at once), in order. */
+  static async start(upstreamPort: number, { replyDelayMs = 0 }: { replyDelayMs?: number } = {}): Promise<TcpGate> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new TcpGate(server, upstreamPort);
+    return new TcpGate(server, upstreamPort, replyDelayMs);
   }
 
   get url(): string {
@@ -48,7 +51,7 @@ export class TcpGate {
     for (const link of this.links) {
       const held = link.held;
       link.held = undefined;
-      for (const chunk of held ?? []) link.client.write(chunk);
+      for (const chunk of held ?? []) this.reply(link.client, chunk);
     }
   }
 
@@ -85,7 +88,7 @@ export class TcpGate {
     });
     upstream.on('data', (chunk: Buffer) => {
       if (!link.held) {
-        client.write(chunk);
+        this.reply(client, chunk);
         return;
       }
       link.held.push(chunk);
@@ -98,5 +101,10 @@ export class TcpGate {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
+  }
+
+  private reply(client: Socket, chunk: Buffer): void {
+    if (this.replyDelayMs === 0) client.write(chunk);
+    else setTimeout(() => client.write(chunk), this.replyDelayMs);
   }
 }
