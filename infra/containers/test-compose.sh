@@ -28,8 +28,8 @@ if [ -n "$left" ]; then
   "$DOCKER" volume ls -q --filter "$label" | xargs -r "$DOCKER" volume rm >/dev/null
 fi
 
-read -r total pass < <(grep -Eo '^# \{ total: [0-9]+, pass: [0-9]+' "$log" | tail -n 1 | awk -F'[^0-9]+' '{ print $2+0, $3+0 }')
+bash infra/scripts/tap-summary.sh compose "$log"
+ran=$?
 rm -f "$log"
-echo "compose: ${pass:-0} passed, $((${total:-0} - ${pass:-0})) failed"
-[ "${total:-0}" -gt 0 ] || { echo "the compose test ran no test" >&2; exit 1; }
+[ "$ran" -eq 0 ] || { echo "the compose test ran no test" >&2; exit 1; }
 exit "$status"

@@ -27,11 +27,8 @@ if [ -n "$left" ]; then
   "$DOCKER" rm -f -v $left >/dev/null
 fi
 
-read -r total pass < <(
-  grep -Eo '# \{ total: [0-9]+, pass: [0-9]+' "$log" |
-    awk -F'[^0-9]+' '{ t += $2; p += $3 } END { print t+0, p+0 }'
-)
+bash infra/scripts/tap-summary.sh containers "$log"
+ran=$?
 rm -f "$log"
-echo "containers: $pass passed, $((total - pass)) failed"
-[ "$total" -gt 0 ] || { echo "no container suite ran" >&2; exit 1; }
+[ "$ran" -eq 0 ] || { echo "no container suite ran" >&2; exit 1; }
 exit "$status"

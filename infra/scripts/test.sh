@@ -19,13 +19,10 @@ npx turbo run lint typecheck build test --concurrency=2 --continue --output-logs
 status=${PIPESTATUS[0]}
 
 # One closing line for all packages, summed from each tap run's summary.
-read -r total pass fail < <(
-  grep -Eo '# \{ total: [0-9]+, pass: [0-9]+(, fail: [0-9]+)?' "$log" |
-    awk -F'[^0-9]+' '{ t += $2; p += $3; f += $4 } END { print t+0, p+0, f+0 }'
-)
+bash infra/scripts/tap-summary.sh tests "$log"
+ran=$?
 rm -f "$log"
-echo "tests: $pass passed, $((total - pass)) failed"
-if [ "$total" -eq 0 ]; then
+if [ "$ran" -ne 0 ]; then
   echo "no test ran" >&2
   exit 1
 fi
