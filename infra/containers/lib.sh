@@ -11,6 +11,7 @@ IMAGES_ENV="$STATE_DIR/images.env"
 COMPOSE_ENV="$REPO_ROOT/.env"
 
 # The upstream base images: the defaults of infra/Dockerfile and docker-compose.yml.
+# shared/testing's container Redis reads UPSTREAM_REDIS_IMAGE from here: keep it NAME=value.
 UPSTREAM_NODE_IMAGE=node:22-bookworm-slim
 UPSTREAM_REDIS_IMAGE=redis:8.0.1-alpine
 UPSTREAM_NGINX_IMAGE=nginx:1.28-alpine

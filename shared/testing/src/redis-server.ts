@@ -53,8 +53,17 @@ export function redisSource(options: TestRedisOptions = {}): 'container' | 'proc
   return containerEngineReachable() && !needsProcess ? 'container' : 'process';
 }
 
-/** A container Redis runs REDIS_IMAGE, else the image prepared for this machine, else this (compose's default). */
-export const UPSTREAM_REDIS_IMAGE = 'redis:8.0.1-alpine';
+/**
+ * The upstream Redis image, as infra/containers/lib.sh names it for containers:prepare (compose's
+ * default, which e2e's compose-config test holds it to). A container Redis runs REDIS_IMAGE, else the
+ * image prepared for this machine, else this.
+ */
+export function upstreamRedisImage(): string {
+  const lib = readFileSync(join(REPO_ROOT, 'infra', 'containers', 'lib.sh'), 'utf8');
+  const image = /^UPSTREAM_REDIS_IMAGE=(\S+)$/m.exec(lib)?.[1];
+  if (!image) throw new Error('infra/containers/lib.sh names no UPSTREAM_REDIS_IMAGE');
+  return image;
+}
 
 async function startContainerRedis(): Promise<TestRedis> {
   const prepared = preparedContainerSettings();
@@ -66,7 +75,7 @@ async function startContainerRedis(): Promise<TestRedis> {
   // This machine may itself look like a container (/.dockerenv), and testcontainers would then
   // reach mapped ports through the bridge gateway; a local engine publishes them on the host.
   if (!process.env.DOCKER_HOST && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined) process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
-  const image = process.env.REDIS_IMAGE || prepared.REDIS_IMAGE || UPSTREAM_REDIS_IMAGE;
+  const image = process.env.REDIS_IMAGE || prepared.REDIS_IMAGE || upstreamRedisImage();
   const { RedisContainer } = await import('@testcontainers/redis');
   // As a redis-server child runs: nothing saved; reachable from the host through the mapped
   // port (an image without the official one's entrypoint would keep protected mode on).

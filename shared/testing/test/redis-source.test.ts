@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import t from 'tap';
-import { redisSource, startRedis } from '../src/redis-server.js';
+import { REPO_ROOT } from '../src/processes.js';
+import { redisSource, startRedis, upstreamRedisImage } from '../src/redis-server.js';
 
 // startRedis gives what TEST_REDIS asks for: `container` a testcontainers Redis (CI runs the core
 // suites that way on the engine `npm run containers:prepare` starts), otherwise, with no engine,
@@ -65,4 +66,10 @@ t.test('a suite that signals its Redis always gets a redis-server child', async 
   await redis.kill();
   await redis.restart();
   t.equal(await pong(redis.url), 'PONG', 'killed and restarted');
+});
+
+t.test("a container Redis's default image is the one infra/containers/lib.sh gives containers:prepare", async (t) => {
+  const sourced = execFileSync('bash', ['-c', '. infra/containers/lib.sh && printf %s "$UPSTREAM_REDIS_IMAGE"'], { cwd: REPO_ROOT }).toString();
+  t.match(sourced, /^redis:\S+$/, `lib.sh names a Redis image (${sourced})`);
+  t.equal(upstreamRedisImage(), sourced, 'and startRedis reads that same name');
 });
