@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { DEV_SECRETS } from '@parking-realtime/runtime';
-import { freePort, metricValue, ReconnectingClient, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
+import { freePort, metricValue, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
-import { deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
+import { printFigures } from '../support/cluster.js';
+import { broadcastListeners, runKillScenario, type ScenarioClient, startClients } from '../support/kill-scenario.js';
 import { ComposeProject, type ContainerState, IMAGES_ENV, readEnvFile, ROOT } from './compose-project.js';
 
 // `npm run test:compose` (infra/containers/test-compose.sh), not e2e's `npm
@@ -38,7 +39,7 @@ const project = new ComposeProject(process.env.COMPOSE_TEST_PROJECT ?? 'pr-compo
   LOG_LEVEL: 'warn',
 });
 
-const clients: Array<{ client: ReconnectingClient; due: Set<number> }> = [];
+const clients: ScenarioClient[] = [];
 const sockets: TestSocket[] = [];
 t.teardown(async () => {
   await Promise.all(clients.map((c) => c.client.stop()));
@@ -177,18 +178,10 @@ t.test('the README walk-through through nginx: dev JWT, ws token, WebSocket, tar
 });
 
 t.test(`${CLIENTS} sockets through nginx spread over all three notifiers; one killed under ${EVENTS} broadcasts at ${PER_SECOND}/s: nothing lost, and it comes back`, async (t) => {
-  for (let i = 0; i < CLIENTS; i++) {
-    const userId = 5000 + i;
-    clients.push({
-      client: new ReconnectingClient(async (resume) => {
-        const socket = await TestSocket.connect(`${wsBase}/ws/notifications/?token=${await wsToken(simpleJwtAccessToken(DEV_SECRETS.JWT_SECRET, userId))}`);
-        await socket.subscribe(['parking_lot'], resume);
-        return socket;
-      }),
-      due: new Set(Array.from({ length: EVENTS }, (_, s) => s + 1)),
-    });
-  }
-  for (let i = 0; i < CLIENTS; i += 20) await Promise.all(clients.slice(i, i + 20).map((c) => c.client.start()));
+  clients.push(
+    ...broadcastListeners(CLIENTS, EVENTS, async (i) => `${wsBase}/ws/notifications/?token=${await wsToken(simpleJwtAccessToken(DEV_SECRETS.JWT_SECRET, 5000 + i))}`),
+  );
+  await startClients(clients);
 
   const before = await notifiers();
   t.equal(before.length, 3, 'three notifier containers');
@@ -225,51 +218,41 @@ t.test(`${CLIENTS} sockets through nginx spread over all three notifiers; one ki
   const victimIndex = open.indexOf(Math.max(...open));
   const victim = before[victimIndex]!;
   const onVictim = open[victimIndex]!;
-  const statuses: Array<Promise<number>> = [];
-  const begin = performance.now();
-  let killedAt = 0;
-  for (let seq = 1; seq <= EVENTS; seq++) {
-    // Paced to the rate the scenario names, not a wait for anything.
-    const ahead = begin + ((seq - 1) * 1000) / PER_SECOND - performance.now();
-    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-    statuses.push(post({ type: 'parking_lot', message: `lot ${seq}`, data: { tag: TAG, seq } }));
-    if (seq === EVENTS / 2) {
-      process.kill(victim.pid, 'SIGKILL');
-      killedAt = performance.now();
-    }
-  }
-  const acknowledged = (await Promise.all(statuses)).filter((s) => s === 202).length;
-
-  const running = await waitFor(
-    async () => {
-      const [now] = await project.inspect([victim.id]);
-      return now && now.status === 'running' && now.restartCount > victim.restartCount ? performance.now() : undefined;
+  let running = 0;
+  let healthyAt = 0;
+  const { figures, reconnected, killedAt } = await runKillScenario(t, {
+    clients,
+    events: EVENTS,
+    perSecond: PER_SECOND,
+    tag: TAG,
+    // Acknowledged: answered 202 through nginx.
+    send: async (seq) => (await post({ type: 'parking_lot', message: `lot ${seq}`, data: { tag: TAG, seq } })) === 202,
+    kill: () => process.kill(victim.pid, 'SIGKILL'),
+    // The restart is timed as it happens, before the clients' catching up is waited for.
+    afterSending: async () => {
+      running = await waitFor(
+        async () => {
+          const [now] = await project.inspect([victim.id]);
+          return now && now.status === 'running' && now.restartCount > victim.restartCount ? performance.now() : undefined;
+        },
+        120_000,
+        'the killed notifier container running again',
+      );
+      await waitFor(async () => (await project.inspect([victim.id]))[0]?.health === 'healthy', 120_000, 'the killed notifier healthy again');
+      healthyAt = performance.now();
     },
-    120_000,
-    'the killed notifier container running again',
-  );
-  await waitFor(async () => (await project.inspect([victim.id]))[0]?.health === 'healthy', 120_000, 'the killed notifier healthy again');
-  const healthyAt = performance.now();
-
-  await waitForDue(clients, TAG, 120_000);
-  const figures = deliveryFigures(clients, EVENTS, acknowledged, TAG);
-  const moved = clients.filter((c) => c.client.reconnects > 0).length;
+    deliveryTimeoutMs: 120_000,
+  });
   printFigures('compose: notifier container killed (SIGKILL), restart: unless-stopped', {
     ...figures,
     notifiers: open,
     onKilledNotifier: onVictim,
-    reconnected: moved,
+    reconnected,
     runningAgainAfterMs: Math.round(running - killedAt),
     healthyAgainAfterMs: Math.round(healthyAt - killedAt),
   });
 
-  t.equal(acknowledged, EVENTS, 'every event answered 202 through nginx, the kill notwithstanding');
-  t.equal(figures.lost, 0, 'lost');
-  t.equal(figures.duplicated, 0, 'duplicated');
-  t.equal(figures.outOfOrder, 0, 'out of order');
-  t.equal(clients.reduce((sum, c) => sum + c.client.gaps.length, 0), 0, 'no resume_gap: the default history (2 minutes) reached back past the outage');
-  t.equal(figures.delivered, figures.due, 'delivered as due');
-  t.equal(moved, onVictim, `exactly the ${onVictim} clients of the killed notifier were cut off, and came back through nginx`);
+  t.equal(reconnected, onVictim, `exactly the ${onVictim} clients of the killed notifier were cut off, and came back through nginx`);
   const [after] = await project.inspect([victim.id]);
   t.equal(after?.restartCount, victim.restartCount + 1, 'the restart policy restarted that same container, once');
   t.not(after?.pid, victim.pid, 'a new process');

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { Cluster, deliveryFigures, printFigures, waitForDue } from '../support/cluster.js';
+import { Cluster, printFigures } from '../support/cluster.js';
+import { runKillScenario, startClients } from '../support/kill-scenario.js';
 
 const CLIENTS = 200;
 const EVENTS = 2000;
@@ -10,38 +11,32 @@ t.teardown(() => cluster.stop());
 
 t.test(`kill -9 one of two notifiers mid-stream: ${CLIENTS} clients, ${EVENTS} events, nothing lost, nothing twice, in order`, async (t) => {
   const clients = Array.from({ length: CLIENTS }, (_, i) => ({ user: `k${i}`, client: cluster.client(`k${i}`, i % 2), due: new Set<number>() }));
-  for (let i = 0; i < clients.length; i += 20) await Promise.all(clients.slice(i, i + 20).map((c) => c.client.start()));
-
-  let acknowledged = 0;
-  const victim = cluster.notifiers[0]!;
-  for (let seq = 1; seq <= EVENTS; seq += 20) {
-    const batch = [];
-    for (let s = seq; s < seq + 20 && s <= EVENTS; s++) {
-      // One in five is a reservation for one user; the rest are lot broadcasts.
-      const target = s % 5 === 0 ? clients[(s * 7) % CLIENTS]! : undefined;
-      for (const c of target ? [target] : clients) c.due.add(s);
-      batch.push(
-        cluster.producer.send(
-          target
-            ? { type: 'reservation', message: `r${s}`, data: { tag: 'kill', seq: s }, user_ids: [target.user] }
-            : { type: 'parking_lot', message: `l${s}`, data: { tag: 'kill', seq: s } },
-        ),
-      );
-    }
-    acknowledged += (await Promise.all(batch)).length;
-    if (seq === 1001) await victim.kill('SIGKILL');
+  // One in five is a reservation for one user; the rest are lot broadcasts.
+  const targetOf = (seq: number) => (seq % 5 === 0 ? clients[(seq * 7) % CLIENTS]! : undefined);
+  for (let seq = 1; seq <= EVENTS; seq++) {
+    const target = targetOf(seq);
+    for (const c of target ? [target] : clients) c.due.add(seq);
   }
+  await startClients(clients);
 
-  await waitForDue(clients, 'kill', 60_000);
-  const figures = deliveryFigures(clients, EVENTS, acknowledged, 'kill');
-  const moved = clients.filter((c) => c.client.reconnects > 0).length;
-  printFigures('notifier killed (kill -9)', { ...figures, reconnected: moved });
-  t.equal(figures.acknowledged, EVENTS);
-  t.ok(moved > 0 && moved <= CLIENTS / 2, `${moved} clients were cut off and came back`);
-  t.equal(figures.lost, 0, 'lost');
-  t.equal(figures.duplicated, 0, 'duplicated');
-  t.equal(figures.outOfOrder, 0, 'out of order');
-  t.equal(clients.reduce((sum, c) => sum + c.client.gaps.length, 0), 0, 'no resume_gap: history (the default 2-minute window) reached back past the outage');
-  t.equal(figures.delivered, figures.due);
+  const victim = cluster.notifiers[0]!;
+  const { figures, reconnected } = await runKillScenario(t, {
+    clients,
+    events: EVENTS,
+    tag: 'kill',
+    send: async (seq) => {
+      const target = targetOf(seq);
+      await cluster.producer.send(
+        target
+          ? { type: 'reservation', message: `r${seq}`, data: { tag: 'kill', seq }, user_ids: [target.user] }
+          : { type: 'parking_lot', message: `l${seq}`, data: { tag: 'kill', seq } },
+      );
+      return true;
+    },
+    kill: () => victim.kill('SIGKILL'),
+    deliveryTimeoutMs: 60_000,
+  });
+  printFigures('notifier killed (kill -9)', { ...figures, reconnected });
+  t.ok(reconnected > 0 && reconnected <= CLIENTS / 2, `${reconnected} clients were cut off and came back`);
   await Promise.all(clients.map((c) => c.client.stop()));
 });
