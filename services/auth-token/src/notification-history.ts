@@ -7,14 +7,7 @@ import {
   type StreamPosition,
   type StreamPositions,
 } from '@parking-realtime/protocol';
-import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/redis';
-
-/** Reads one stream's epoch, tip and a page of its history, atomically; the file's header says how. */
-const READ_SCRIPT = new LuaScript('readHistory', new URL('./read-history.lua', import.meta.url), 2);
-
-type ReadingRedis = RedisClient & {
-  readHistory(history: string, epoch: string, after: string, afterEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, Array<[string, string[]]>]>;
-};
+import { channelOfStream, type HistoryEntry, type HistoryRead, type RedisClient, readStreamHistory } from '@parking-realtime/redis';
 
 export interface HistoryQuery {
   /** The streams to read, in the order `gap` lists them. */
@@ -25,19 +18,13 @@ export interface HistoryQuery {
   maxAgeMs: number;
 }
 
-interface StreamRead {
+/** One stream's read: after a position, at most one entry more than the limit (which says more follows). */
+interface StreamRead extends HistoryRead {
   stream: StreamName;
-  epoch: string;
-  tip: string;
-  gap: boolean;
-  /** Oldest first, at most one more than the limit after a position (which says more follows). */
-  entries: Array<[string, string[]]>;
 }
 
-interface Candidate {
-  id: string;
+interface Candidate extends HistoryEntry {
   read: StreamRead;
-  body: string;
 }
 
 /**
@@ -47,21 +34,18 @@ interface Candidate {
  * keys share a Cluster slot, different streams do not. Rejects if Redis does.
  */
 export async function readNotificationHistory(redis: RedisClient, userId: string, query: HistoryQuery): Promise<NotificationsResponse> {
-  const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
   const reads = await Promise.all(
     query.streams.map(async (stream): Promise<StreamRead> => {
-      const channel = channelOfStream(userId, stream);
       const from = query.after?.[stream];
       // After a position, one entry more than fits says the stream has more. With positions for
       // other streams only, this one is not read: what came before now is not asked for.
       const count = from ? query.limit + 1 : query.after ? 0 : query.limit;
-      const [epoch, tip, gap, entries] = await reading.readHistory(historyKey(channel), epochKey(channel), from?.id ?? '', from?.epoch ?? '', query.maxAgeMs, count);
-      return { stream, epoch, tip, gap: gap === 1, entries };
+      return { stream, ...(await readStreamHistory(redis, channelOfStream(userId, stream), { after: from, maxAgeMs: query.maxAgeMs, count })) };
     }),
   );
 
   // Ids order one stream exactly and the others by time, roughly: the merge the WebSocket's replay makes too.
-  const candidates: Candidate[] = reads.flatMap((read) => read.entries.map(([id, fields]) => ({ id, read, body: fields[fields.indexOf('b') + 1] ?? '' })));
+  const candidates: Candidate[] = reads.flatMap((read) => read.entries.map((entry) => ({ ...entry, read })));
   candidates.sort((a, b) => compareNotificationIds(a.id, b.id) || (a.read.stream < b.read.stream ? -1 : 1));
   const taken = query.after ? candidates.slice(0, query.limit) : candidates.slice(-query.limit);
 

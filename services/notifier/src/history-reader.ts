@@ -1,12 +1,5 @@
 import { notificationFrameText, type StreamName } from '@parking-realtime/protocol';
-import { channelOfStream, epochKey, historyKey, LuaScript, type RedisClient } from '@parking-realtime/redis';
-
-/** Reads a stream's epoch, tip and a page of what was missed, atomically; the file's header says how. */
-const READ_SCRIPT = new LuaScript('readStream', new URL('./read-stream.lua', import.meta.url), 2);
-
-type ReadingRedis = RedisClient & {
-  readStream(history: string, epoch: string, after: string, clientEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, Array<[string, string[]]>]>;
-};
+import { channelOfStream, type HistoryPosition, type HistoryRead, type RedisClient, readStreamHistory } from '@parking-realtime/redis';
 
 /**
  * Entries read from one stream per script call. A replay holds one page per
@@ -15,11 +8,8 @@ type ReadingRedis = RedisClient & {
  */
 export const REPLAY_PAGE_ENTRIES = 1000;
 
-/** Where a resume starts in one stream: after `id`, in the stream's epoch `epoch` (`-`: unknown, resume by time). */
-export interface ResumeFrom {
-  id: string;
-  epoch: string;
-}
+/** Where a resume starts in one stream: after `id`, in the stream's epoch `epoch` (EPOCH_UNKNOWN: resume by time). */
+export type ResumeFrom = HistoryPosition;
 
 /** A notification frame read from history, serialized. */
 export interface ReplayFrame {
@@ -42,7 +32,7 @@ export class StreamReplay {
    * the replay is done, where the stream stood at the first read.
    */
   tip: string;
-  /** The first read found a gap (see read-stream.lua): announced before the replay. */
+  /** The first read found a gap (see read-stream.lua in shared/redis): announced before the replay. */
   readonly gap: boolean;
   /** More may follow the page in hand: read it with `readPage()` once this one is used up. */
   more = false;
@@ -56,7 +46,7 @@ export class StreamReplay {
   private taken = 0;
 
   constructor(
-    private readonly reading: ReadingRedis,
+    private readonly redis: RedisClient,
     readonly stream: StreamName,
     readonly channel: string,
     /** The client's position in this stream, or undefined: read only where it stands. */
@@ -94,7 +84,7 @@ export class StreamReplay {
    */
   async readPage(): Promise<boolean> {
     this.reads += 1;
-    const page = await readPage(this.reading, this.channel, this.after, this.epoch, this.maxAgeMs, this.pageSize());
+    const page = await readPage(this.redis, this.channel, { id: this.after, epoch: this.epoch }, this.maxAgeMs, this.pageSize());
     this.epoch = page.epoch;
     this.tip = page.tip;
     return this.accept(page);
@@ -114,12 +104,11 @@ export class StreamReplay {
     const room = this.maxFrames - this.taken;
     const tooFar = entries.length > room;
     if (tooFar) entries = entries.slice(0, room);
-    for (const [id, fields] of entries) {
-      const body = fields[fields.indexOf('b') + 1];
+    for (const { id, body } of entries) {
       if (body) this.frames.push({ id, frame: notificationFrameText(id, this.stream, page.epoch, body) });
     }
     this.taken += entries.length;
-    if (entries.length > 0) this.after = entries[entries.length - 1]![0];
+    if (entries.length > 0) this.after = entries[entries.length - 1]!.id;
     // A short page reached the tip. Past `maxFrames` the replay stops here and the rest is the
     // gap: the tip read with this page covers it.
     this.more = !tooFar && page.entries.length === page.count;
@@ -127,18 +116,15 @@ export class StreamReplay {
   }
 }
 
-interface PageRead {
-  epoch: string;
-  tip: string;
-  gap: boolean;
-  entries: Array<[string, string[]]>;
+interface PageRead extends HistoryRead {
   /** How many entries were asked for. */
   count: number;
 }
 
-async function readPage(reading: ReadingRedis, channel: string, after: string, clientEpoch: string, maxAgeMs: number, count: number): Promise<PageRead> {
-  const [epoch, tip, gap, entries] = await reading.readStream(historyKey(channel), epochKey(channel), after, clientEpoch, maxAgeMs, count);
-  return { epoch, tip, gap: gap === 1, entries, count };
+/** A page after `after`; with no position, only where the stream stands (nothing before now is replayed). */
+async function readPage(redis: RedisClient, channel: string, after: ResumeFrom | undefined, maxAgeMs: number, count: number): Promise<PageRead> {
+  const pageCount = after ? count : 0;
+  return { ...(await readStreamHistory(redis, channel, { after, maxAgeMs, count: pageCount })), count: pageCount };
 }
 
 /**
@@ -155,13 +141,12 @@ export async function readStreams(
   maxAgeMs: number,
   maxFrames: number,
 ): Promise<StreamReplay[]> {
-  const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
   return Promise.all(
     streams.map(async (stream) => {
       const channel = channelOfStream(userId, stream);
       const start = from(stream);
-      const first = await readPage(reading, channel, start?.id ?? '', start?.epoch ?? '-', maxAgeMs, Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1));
-      return new StreamReplay(reading, stream, channel, start, maxAgeMs, maxFrames, first);
+      const first = await readPage(redis, channel, start, maxAgeMs, Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1));
+      return new StreamReplay(redis, stream, channel, start, maxAgeMs, maxFrames, first);
     }),
   );
 }

@@ -12,7 +12,7 @@ import {
 } from '@parking-realtime/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { RedisClient } from '@parking-realtime/redis';
+import { EPOCH_UNKNOWN, type RedisClient } from '@parking-realtime/redis';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 import { type ResumeFrom, readStreams, type StreamReplay } from './history-reader.js';
 import { parseClientFrame } from './client-frame-parser.js';
@@ -323,7 +323,7 @@ export function serveSocket(socket: WebSocket, userId: string, ctx: SocketContex
 function resumeFrom(frame: SubscribeFrame): (stream: StreamName) => ResumeFrom | undefined {
   const { positions, last_id: lastId } = frame;
   if (positions) return (stream) => positions[stream];
-  if (lastId !== undefined) return () => ({ id: lastId, epoch: '-' });
+  if (lastId !== undefined) return () => ({ id: lastId, epoch: EPOCH_UNKNOWN });
   return () => undefined;
 }
 

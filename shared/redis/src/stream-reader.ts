@@ -1,0 +1,68 @@
+import { LuaScript } from './lua-script.js';
+import type { RedisClient } from './redis.js';
+import { epochKey, historyKey } from './redis-names.js';
+
+/** Reads a stream's epoch, tip and a page of its history, atomically; the file's header is the contract. */
+const READ_SCRIPT = new LuaScript('readStreamHistory', new URL('./read-stream.lua', import.meta.url), 2);
+
+type RawEntry = [id: string, fields: string[]];
+
+type ReadingRedis = RedisClient & {
+  readStreamHistory(history: string, epoch: string, after: string, afterEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, RawEntry[]]>;
+};
+
+/** The epoch of a position that is a time, not a place in one stream (a resume by `last_id`): epochs are not checked. */
+export const EPOCH_UNKNOWN = '-';
+
+/** Where a read starts in a stream: after `id`, which was a position in the stream's epoch `epoch`. */
+export interface HistoryPosition {
+  id: string;
+  /** '' when the stream did not exist when the position was taken; EPOCH_UNKNOWN when `id` is only a time. */
+  epoch: string;
+}
+
+export interface HistoryReadOptions {
+  /** The position to read after; undefined: the stream's most recent entries. */
+  after: HistoryPosition | undefined;
+  /** Entries older than this (milliseconds) are never returned, and a position older than it is a gap. */
+  maxAgeMs: number;
+  /** The most entries to return (fewer: the read reached the tip); 0: only the epoch and the tip. */
+  count: number;
+}
+
+/** A notification as the history keeps it. */
+export interface HistoryEntry {
+  id: string;
+  /** The frame body the publisher stored; '' for an entry without one (never written by the publisher). */
+  body: string;
+}
+
+export interface HistoryRead {
+  /** The stream's epoch now; '' if it does not exist. */
+  epoch: string;
+  /** The last id the stream handed out; for a stream that does not exist, one just below any it could hand out from now on. */
+  tip: string;
+  /** Something after the position may be gone (read-stream.lua says when); the entries then start at the oldest kept. */
+  gap: boolean;
+  /** Oldest first. */
+  entries: HistoryEntry[];
+}
+
+/**
+ * Reads the history of the stream on `channel`: where it stands, and what
+ * came after a position (with whether history still reaches back to it) or
+ * its most recent entries. One script call: atomic, and on a cluster in the
+ * one slot the stream's keys share. Rejects if Redis does.
+ */
+export async function readStreamHistory(redis: RedisClient, channel: string, options: HistoryReadOptions): Promise<HistoryRead> {
+  const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
+  const { after, maxAgeMs, count } = options;
+  const [epoch, tip, gap, entries] = await reading.readStreamHistory(historyKey(channel), epochKey(channel), after?.id ?? '', after?.epoch ?? '', maxAgeMs, count);
+  return { epoch, tip, gap: gap === 1, entries: entries.map(([id, fields]) => ({ id, body: bodyOf(fields) })) };
+}
+
+/** Field `b` of an entry (event-ingest's publish-notifications.lua writes `t`, the type, and `b`). */
+function bodyOf(fields: string[]): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'b') return fields[i + 1]!;
+  return '';
+}
