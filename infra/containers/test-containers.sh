@@ -16,7 +16,7 @@ bash infra/containers/prepare.sh || exit 1
 export TEST_REDIS=container
 log=$(mktemp)
 npx turbo run test --concurrency=1 --output-logs=full \
-  --filter=@parking-realtime/testing --filter=@parking-realtime/auth-token \
+  --filter=./shared/testing --filter=@parking-realtime/auth-token \
   --filter=@parking-realtime/notifier --filter=@parking-realtime/event-ingest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { buildAuthTokenApp } from '../../../services/auth-token/src/app.js';
 import { loadAuthTokenConfig } from '../../../services/auth-token/src/config.js';
 import { NotificationPublisher } from '../../../services/event-ingest/src/notification-publisher.js';
-import { createRedis, epochKey, historyKey, userChannel } from '../../../shared/server/src/index.js';
+import { createRedis, epochKey, historyKey, userChannel } from '../../../shared/redis/src/index.js';
 import { type ClientEvents, type NotificationClientOptions, NotificationClient } from '../src/index.js';
 
 const SECRET = 'catch-up-test-secret-that-is-long-enough-01';
