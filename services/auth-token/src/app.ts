@@ -1,4 +1,4 @@
-import { type RedisClient, TokenStore } from '@parking-realtime/redis';
+import { prepareStreamReads, type RedisClient, TokenStore } from '@parking-realtime/redis';
 import { fastifyLoggerOptions } from '@parking-realtime/runtime';
 import { countAuthFailures, createServiceMetrics, healthRoutes, installErrorHandler, metricsRoute, registerHttpSecurity, registerJwt, registerOpenApi, type ServiceMetrics } from '@parking-realtime/server';
 import { Counter } from 'prom-client';
@@ -44,7 +44,8 @@ export async function buildAuthTokenApp(config: AuthTokenConfig, deps: AuthToken
   await registerJwt(app, { ...config.jwt, key: jwks ? jwks.resolve : (config.jwt.key as string) });
   const limits = await registerTokenRateLimits(app, deps.redis, config.rateLimits);
   wsTokenRoute(app, new TokenStore(deps.redis, config.wsTokenTtlSeconds), limits, config.jwt.userClaim, () => tokensIssued.inc());
-  notificationsRoute(app, deps.redis, limits, config.jwt.userClaim, config.historyMaxAgeSeconds);
+  // Here, before the connection carries a command: it auto-pipelines (see prepareStreamReads).
+  notificationsRoute(app, prepareStreamReads(deps.redis), limits, config.jwt.userClaim, config.historyMaxAgeSeconds);
   if (config.demoMode) demoLoginRoute(app, limits, config.demoServiceJwtSecret, config.jwt);
   healthRoutes(app, { redis: deps.redis });
   metricsRoute(app, metrics.registry);

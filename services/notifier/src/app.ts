@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { CONTROL_CHANNEL, disconnectedAt, isCluster, notificationTypeOfChannel, type Redis, type RedisClient, slotOf, TokenStore, waitUntilReady } from '@parking-realtime/redis';
+import { CONTROL_CHANNEL, disconnectedAt, isCluster, notificationTypeOfChannel, prepareStreamReads, type Redis, type RedisClient, slotOf, TokenStore, waitUntilReady } from '@parking-realtime/redis';
 import { fastifyLoggerOptions, frameAfterTraceHeader, hasTraceHeader, tracing } from '@parking-realtime/runtime';
 import { countAuthFailures, documentWebSocketRoute, errorResponse, createServiceMetrics, healthRoutes, installErrorHandler, metricsRoute, registerOpenApi, type ServiceMetrics } from '@parking-realtime/server';
 import { CloseCode } from '@parking-realtime/protocol';
@@ -86,6 +86,8 @@ export async function buildNotifierApp(config: NotifierConfig, deps: NotifierDep
       void closeSpread(server.clients, config.shutdownSpreadMs).then(() => server.close(() => done()));
     },
   });
+  // Here, before the connection carries a command (see prepareStreamReads).
+  prepareStreamReads(deps.redis);
   const tokens = new TokenStore(deps.redis, 1);
   const userSockets = new UserSockets(config.maxSocketsPerUser);
   const disconnects = new DisconnectMarks();

@@ -21,10 +21,18 @@ export class LuaScript {
 
   /**
    * Defines the script on a connection, once per connection; ioredis then
-   * runs it by EVALSHA, falling back to EVAL after a Redis restart.
+   * runs it by EVALSHA, falling back to EVAL after a Redis restart. Do it
+   * before the connection carries commands (where the app is built), never
+   * on first use: on an auto-pipelining connection, a script defined in a
+   * turn whose pipeline already holds a command makes ioredis 5 throw out of
+   * its reply handling, which ends the process (redis/ioredis#1931).
    */
   defineOn<R extends RedisClient>(redis: R): R {
-    if (!(this.name in redis)) redis.defineCommand(this.name, this.numberOfKeys === undefined ? { lua: this.lua } : { lua: this.lua, numberOfKeys: this.numberOfKeys });
+    if (!this.isDefinedOn(redis)) redis.defineCommand(this.name, this.numberOfKeys === undefined ? { lua: this.lua } : { lua: this.lua, numberOfKeys: this.numberOfKeys });
     return redis;
+  }
+
+  isDefinedOn(redis: RedisClient): boolean {
+    return this.name in redis;
   }
 }

@@ -49,13 +49,26 @@ export interface HistoryRead {
 }
 
 /**
+ * Makes a connection ready for readStreamHistory. Call it where the app is
+ * built, before the connection carries any command: defining the script on a
+ * connection whose auto-pipeline already holds a command of the same turn
+ * makes ioredis 5 throw out of its reply handling and end the process
+ * (redis/ioredis#1931), and auth-token's connection auto-pipelines.
+ */
+export function prepareStreamReads<R extends RedisClient>(redis: R): R {
+  return READ_SCRIPT.defineOn(redis);
+}
+
+/**
  * Reads the history of the stream on `channel`: where it stands, and what
  * came after a position (with whether history still reaches back to it) or
  * its most recent entries. One script call: atomic, and on a cluster in the
- * one slot the stream's keys share. Rejects if Redis does.
+ * one slot the stream's keys share. Rejects if Redis does, or if the
+ * connection was not prepared (prepareStreamReads).
  */
 export async function readStreamHistory(redis: RedisClient, channel: string, options: HistoryReadOptions): Promise<HistoryRead> {
-  const reading = READ_SCRIPT.defineOn(redis) as ReadingRedis;
+  if (!READ_SCRIPT.isDefinedOn(redis)) throw new Error('readStreamHistory: call prepareStreamReads() on this connection where the app is built');
+  const reading = redis as ReadingRedis;
   const { after, maxAgeMs, count } = options;
   const [epoch, tip, gap, entries] = await reading.readStreamHistory(historyKey(channel), epochKey(channel), after?.id ?? '', after?.epoch ?? '', maxAgeMs, count);
   return { epoch, tip, gap: gap === 1, entries: entries.map(([id, fields]) => ({ id, body: bodyOf(fields) })) };

@@ -3,7 +3,7 @@ import { startRedis } from '@parking-realtime/testing';
 import t from 'tap';
 import { createRedis } from '../src/redis.js';
 import { epochKey, historyKey, userChannel } from '../src/redis-names.js';
-import { EPOCH_UNKNOWN, type HistoryReadOptions, readStreamHistory } from '../src/stream-reader.js';
+import { EPOCH_UNKNOWN, type HistoryReadOptions, prepareStreamReads, readStreamHistory } from '../src/stream-reader.js';
 
 // Streams are written here as event-ingest's publish-notifications.lua lays
 // them out (field `t` the type, `b` the frame body; the epoch key holds the
@@ -14,7 +14,7 @@ const MINUTE = 60_000;
 const MAX_AGE = HOUR;
 
 const server = await startRedis();
-const redis = createRedis(server.url, { name: 'stream-reader-test' });
+const redis = prepareStreamReads(createRedis(server.url, { name: 'stream-reader-test' }));
 t.teardown(async () => {
   redis.disconnect();
   await server.stop();
@@ -175,4 +175,36 @@ t.test('an entry without a body (never written by the publisher) reads with an e
   const [id] = ago(10);
   await redis.xadd(historyKey(channel), id!, 't', 'reservation', 'x', 'b');
   t.same((await read(channel, {})).entries, [{ id, body: '' }]);
+});
+
+// auth-token's connection auto-pipelines. ioredis 5 throws out of its reply
+// handling (ending the process) when a script is first defined in a turn whose
+// auto-pipeline already holds a command, so the reader is prepared where the
+// app is built and refuses a connection that was not.
+t.test('on an auto-pipelining connection: prepared, reads share a turn with other commands; unprepared, a read is refused, nothing thrown', async (t) => {
+  const prepared = prepareStreamReads(createRedis(server.url, { name: 'prepared', autoPipelining: true }));
+  const unprepared = createRedis(server.url, { name: 'unprepared', autoPipelining: true });
+  t.teardown(() => {
+    prepared.disconnect();
+    unprepared.disconnect();
+  });
+  const channel = freshChannel();
+  const [id] = ago(1);
+  await append(channel, id!);
+  await prepared.set('reader-neighbour', 'before');
+
+  // One turn: a plain command, the first read on this connection, another plain command.
+  const [before, page, after] = await Promise.all([
+    prepared.get('reader-neighbour'),
+    readStreamHistory(prepared, channel, { after: undefined, maxAgeMs: MAX_AGE, count: 10 }),
+    prepared.echo('after'),
+  ]);
+  t.equal(before, 'before', 'the command before the read got its own answer');
+  t.same(idsOf(page), [id], 'the read got its entries');
+  t.equal(after, 'after', 'the command after the read got its own answer');
+
+  const [neighbour, refused] = await Promise.allSettled([unprepared.get('reader-neighbour'), readStreamHistory(unprepared, channel, { after: undefined, maxAgeMs: MAX_AGE, count: 10 })]);
+  t.same(neighbour, { status: 'fulfilled', value: 'before' }, 'the unprepared connection goes on serving');
+  t.equal(refused.status, 'rejected');
+  t.match(String((refused as PromiseRejectedResult).reason), /prepareStreamReads/, 'the refusal says what to do');
 });
