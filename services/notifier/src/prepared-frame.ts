@@ -29,6 +29,14 @@ export function prepareTextFrame(payload: Buffer): Buffer {
   return frame;
 }
 
+/**
+ * Past this many corked bytes a socket is uncorked at once. The slow-consumer
+ * cap (WS_MAX_BUFFERED_BYTES) reads bufferedAmount, which counts corked bytes
+ * as waiting: without a bound, a burst read from Redis over one turn would
+ * look like a backlog and cut off clients that read everything.
+ */
+const MAX_CORKED_BYTES = 64 * 1024;
+
 /** Sockets corked in this turn, uncorked together at its end. */
 const corked = new TurnBatch<Socket[]>({
   empty: () => [],
@@ -49,8 +57,8 @@ const corked = new TurnBatch<Socket[]>({
  *
  * The socket stays corked until the end of the turn: one read from Redis can
  * carry many notifications, and a socket that gets several of them then costs
- * one writev instead of one write each. An idle system delivers each
- * notification alone, as before, with no added wait.
+ * one writev instead of one write each, up to MAX_CORKED_BYTES. An idle
+ * system delivers each notification alone, as before, with no added wait.
  */
 export function writePreparedFrame(socket: WebSocket, frame: Buffer, payload: Buffer): void {
   const raw = idleTcpSocket(socket);
@@ -63,4 +71,6 @@ export function writePreparedFrame(socket: WebSocket, frame: Buffer, payload: Bu
     corked.gather().push(raw);
   }
   raw.write(frame);
+  // Uncorked now, it stays in the batch: that uncork finds nothing to do, and a later write this turn corks it again.
+  if (raw.writableLength >= MAX_CORKED_BYTES) raw.uncork();
 }
