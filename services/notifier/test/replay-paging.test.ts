@@ -208,16 +208,25 @@ t.test('a client 5,000 broadcasts and 300 of its own behind gets them all, merge
   t.ok((ended.reads as number) >= 7, `read in pages: ${ended.reads} page reads (5 full pages and an empty one, 1 of its own)`);
 });
 
-t.test('closing the socket mid-replay stops the replay: no page is read after it', async (t) => {
-  const user = 'pager-close';
+/**
+ * A user 8,000 notifications of ~2 KB behind, resuming from before them with a
+ * socket that reads nothing: returns once the replay holds its first page.
+ */
+async function stalledReplay(user: string) {
   const own = mine(user, 'reservation');
   const positions = await positionsOf(notifier, user, ['reservation']);
-  await publishMany(notifier, 8000, () => own, 'missed', KB2);
+  const missed = (await publishMany(notifier, 8000, () => own, 'missed', KB2)).get(own.stream)!;
   const socket = await notifier.connect(user);
   const pagesBefore = await notifier.pagesRead();
   socket.send({ type: 'subscribe', notification_types: ['reservation'], positions: { [own.stream]: positions[own.stream] } });
   socket.ws.pause();
   await notifier.pageInHand(pagesBefore, 1);
+  return { own, missed, socket, pagesBefore };
+}
+
+t.test('closing the socket mid-replay stops the replay: no page is read after it', async (t) => {
+  const user = 'pager-close';
+  const { socket, pagesBefore } = await stalledReplay(user);
   socket.ws.terminate();
   const ended = await notifier.replayEnded(user);
   t.equal(ended.ended, 'stopped', 'the replay stopped');
@@ -230,14 +239,7 @@ t.test('closing the socket mid-replay stops the replay: no page is read after it
 
 t.test('a page read that fails mid-replay closes the socket with 4010, after a prefix of the stream and nothing live', async (t) => {
   const user = 'pager-fail';
-  const own = mine(user, 'reservation');
-  const positions = await positionsOf(notifier, user, ['reservation']);
-  const missed = (await publishMany(notifier, 8000, () => own, 'missed', KB2)).get(own.stream)!;
-  const socket = await notifier.connect(user);
-  const pagesBefore = await notifier.pagesRead();
-  socket.send({ type: 'subscribe', notification_types: ['reservation'], positions: { [own.stream]: positions[own.stream] } });
-  socket.ws.pause();
-  await notifier.pageInHand(pagesBefore, 1);
+  const { own, missed, socket } = await stalledReplay(user);
   // The next page read fails (WRONGTYPE), as a broken or unreachable Redis would.
   await notifier.writer.del(historyKey(own.channel));
   await notifier.writer.set(historyKey(own.channel), 'not a stream');
@@ -256,16 +258,9 @@ t.test('a page read that fails mid-replay closes the socket with 4010, after a p
 
 t.test('a client that stops reading mid-replay is cut off (4008) once live notifications pile up for it', async (t) => {
   const user = 'pager-stuck';
-  const own = mine(user, 'reservation');
-  const positions = await positionsOf(notifier, user, ['reservation']);
-  await publishMany(notifier, 8000, () => own, 'missed', KB2);
   const metrics = async () => metricValue((await notifier.app.inject('/metrics')).body, 'ws_connections_dropped_total', 'reason="slow_consumer"');
   const droppedBefore = await metrics();
-  const socket = await notifier.connect(user);
-  const pagesBefore = await notifier.pagesRead();
-  socket.send({ type: 'subscribe', notification_types: ['reservation'], positions: { [own.stream]: positions[own.stream] } });
-  socket.ws.pause();
-  await notifier.pageInHand(pagesBefore, 1);
+  const { own, socket } = await stalledReplay(user);
   // 600 live notifications of about 2 KB: more than WS_MAX_BUFFERED_BYTES (1 MiB) held for it.
   await publishMany(notifier, 600, () => own, 'live', KB2);
   await waitFor(async () => (await metrics()) > droppedBefore || null, 5000, 'the slow consumer to be cut off');
@@ -279,14 +274,7 @@ t.test('a client that stops reading mid-replay is cut off (4008) once live notif
 
 t.test('a stream trimmed past the replay while it runs: resume_gap, then what the stream still holds', async (t) => {
   const user = 'pager-trim';
-  const own = mine(user, 'reservation');
-  const positions = await positionsOf(notifier, user, ['reservation']);
-  const missed = (await publishMany(notifier, 8000, () => own, 'missed', KB2)).get(own.stream)!;
-  const socket = await notifier.connect(user);
-  const pagesBefore = await notifier.pagesRead();
-  socket.send({ type: 'subscribe', notification_types: ['reservation'], positions: { [own.stream]: positions[own.stream] } });
-  socket.ws.pause();
-  await notifier.pageInHand(pagesBefore, 1);
+  const { own, missed, socket } = await stalledReplay(user);
   // Stalled within its first few MB (2 or 3 pages here; 7 would need 15 MB of socket buffers):
   // the oldest 7,499 go, as the window would take them.
   await notifier.writer.xtrim(historyKey(own.channel), 'MINID', missed[7499]!);
@@ -304,14 +292,7 @@ t.test('a stream trimmed past the replay while it runs: resume_gap, then what th
 
 t.test('a stream that began again while it is replayed: resume_gap, then the new stream in its new epoch', async (t) => {
   const user = 'pager-epoch';
-  const own = mine(user, 'reservation');
-  const positions = await positionsOf(notifier, user, ['reservation']);
-  const missed = (await publishMany(notifier, 8000, () => own, 'missed', KB2)).get(own.stream)!;
-  const socket = await notifier.connect(user);
-  const pagesBefore = await notifier.pagesRead();
-  socket.send({ type: 'subscribe', notification_types: ['reservation'], positions: { [own.stream]: positions[own.stream] } });
-  socket.ws.pause();
-  await notifier.pageInHand(pagesBefore, 1);
+  const { own, missed, socket } = await stalledReplay(user);
   // Redis lost the stream (a failover before replication): it begins again, with a new epoch.
   await notifier.writer.del(historyKey(own.channel), epochKey(own.channel));
   const fresh = (await publishMany(notifier, 50, () => own, 'fresh')).get(own.stream)!;
