@@ -127,18 +127,27 @@ function opened(client: NotificationClient): Promise<void> {
   });
 }
 
+/**
+ * A client open on the scripted notifier after `seen` was published: its first
+ * socket answered with history's positions (`start`) as they stand now.
+ */
+async function openAfter(t: Test, seen: string, options: Partial<NotificationClientOptions> = {}) {
+  await publish(seen);
+  const start = await history();
+  const harness = setup(t, options);
+  harness.client.connect();
+  const first = await harness.connection(0);
+  answerWithPositions(first, start.positions);
+  await opened(harness.client);
+  return { ...harness, start, first };
+}
+
 const send = (conn: ScriptedConnection, frame: NotificationFrame) => conn.socket.send(JSON.stringify(frame));
 const only = (positions: StreamPositions, ...streams: Array<keyof StreamPositions>): StreamPositions =>
   Object.fromEntries(streams.map((s) => [s, positions[s]]));
 
 t.test('after resume_gap the client fetches the gapped stream from auth-token with its JWT and delivers what the socket did not, once each', async (t) => {
-  await publish('seen');
-  const start = await history();
-  const { client, events, until, connection, reconnect, notified } = setup(t);
-  client.connect();
-  const first = await connection(0);
-  answerWithPositions(first, start.positions);
-  await opened(client);
+  const { client, events, until, reconnect, notified, start, first } = await openAfter(t, 'seen');
 
   for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) await publish(m);
   const truth = (await history(new URLSearchParams({ types: 'reservation', after: `user:reservation:${start.positions['user:reservation']!.id}:${start.positions['user:reservation']!.epoch}` }).toString())).notifications;
@@ -179,13 +188,7 @@ t.test('after resume_gap the client fetches the gapped stream from auth-token wi
 });
 
 t.test('a resume_gap in the middle of the replay: the catch-up starts after the last notification replayed', async (t) => {
-  await publish('seen');
-  const start = await history();
-  const { client, events, until, connection, reconnect, notified } = setup(t);
-  client.connect();
-  const first = await connection(0);
-  answerWithPositions(first, start.positions);
-  await opened(client);
+  const { client, events, until, reconnect, notified, start, first } = await openAfter(t, 'seen');
   for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) await publish(m);
   const truth = (await history(`types=reservation&after=user:reservation:${start.positions['user:reservation']!.id}:${start.positions['user:reservation']!.epoch}`)).notifications;
   const [m1, m2, , , m5] = truth as [NotificationFrame, NotificationFrame, NotificationFrame, NotificationFrame, NotificationFrame];
@@ -209,13 +212,7 @@ t.test('a resume_gap in the middle of the replay: the catch-up starts after the 
 });
 
 t.test('when history does not reach back either (the stream began again), the client delivers what is left and emits history_gap', async (t) => {
-  await publish('old');
-  const start = await history();
-  const { client, events, until, connection, reconnect, notified } = setup(t);
-  client.connect();
-  const first = await connection(0);
-  answerWithPositions(first, start.positions);
-  await opened(client);
+  const { client, events, until, reconnect, notified, start, first } = await openAfter(t, 'old');
 
   // Redis lost the stream; it began again with two notifications.
   const channel = userChannel(String(USER), 'reservation');
@@ -274,13 +271,7 @@ t.test('fetchMissed() before connect(): the most recent notifications, and the f
 });
 
 t.test('the endpoint refuses: an error event, and history_gap for the gapped streams', async (t) => {
-  await publish('seen');
-  const start = await history();
-  const { client, events, until, connection, reconnect } = setup(t, { notificationsUrl: `${scripted.baseUrl}/api/notifications/` }); // answers 404
-  client.connect();
-  const first = await connection(0);
-  answerWithPositions(first, start.positions);
-  await opened(client);
+  const { client, events, until, reconnect, first } = await openAfter(t, 'seen', { notificationsUrl: `${scripted.baseUrl}/api/notifications/` }); // answers 404
   const second = await reconnect(first);
   answerWithPositions(second, {});
   sendResumeGap(second, { streams: ['user:reservation'] });
@@ -296,13 +287,7 @@ t.test('the endpoint refuses: an error event, and history_gap for the gapped str
 });
 
 t.test('catchUpOnGap false: resume_gap alone, nothing fetched', async (t) => {
-  await publish('seen');
-  const start = await history();
-  const { client, events, connection, reconnect } = setup(t, { catchUpOnGap: false });
-  client.connect();
-  const first = await connection(0);
-  answerWithPositions(first, start.positions);
-  await opened(client);
+  const { events, reconnect, first } = await openAfter(t, 'seen', { catchUpOnGap: false });
   const second = await reconnect(first);
   answerWithPositions(second, {});
   sendResumeGap(second, { streams: ['user:reservation'] });
