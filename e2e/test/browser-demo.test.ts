@@ -4,6 +4,7 @@ import { freePort, metricValue, type ServiceProcess, serviceJwt } from '@parking
 import { chromium } from 'playwright-core';
 import t from 'tap';
 import { startStack } from '@parking-realtime/local-stack';
+import { postEventTo } from './support/post-event.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const SERVICE_JWT_SECRET = 'browser-service-secret-long-enough-012345';
@@ -34,12 +35,7 @@ const page = await browser.newPage();
 const statusText = () => page.locator('[data-testid="status"]').textContent();
 
 async function postEvent(event: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${stack.url}/api/events/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
-    body: JSON.stringify(event),
-  });
-  if (res.status !== 202) throw new Error(`event: ${res.status} ${await res.text()}`);
+  await postEventTo(stack.url, `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, event);
 }
 
 async function notifierOfThePage(): Promise<ServiceProcess> {

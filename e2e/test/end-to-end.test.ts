@@ -8,6 +8,7 @@ import {
   TestSocket,
 } from '@parking-realtime/testing';
 import t from 'tap';
+import { postEventTo } from './support/post-event.js';
 
 const JWT_SECRET = 'e2e-jwt-secret-that-is-long-enough-01234';
 const SERVICE_JWT_SECRET = 'e2e-service-secret-long-enough-0123456789';
@@ -54,14 +55,8 @@ async function client(userId: number, notifier: ServiceProcess): Promise<TestSoc
 const serviceAuth = `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`;
 secretsSeen.push(serviceAuth.slice(7));
 
-async function postEvent(event: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${ingest!.url}/api/events/`, {
-    method: 'POST',
-    headers: { authorization: serviceAuth, 'content-type': 'application/json' },
-    body: JSON.stringify(event),
-  });
-  if (res.status !== 202) throw new Error(`events endpoint answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
+function postEvent(event: Record<string, unknown>): Promise<string> {
+  return postEventTo(ingest!.url, serviceAuth, event);
 }
 
 const withTag = (tag: string) => (f: { type: string; data?: unknown }) =>

@@ -3,6 +3,7 @@ import { advancePosition, compareNotificationIds, type StreamName, type StreamPo
 import { type Frame, freePort, serviceJwt, simpleJwtAccessToken, TestSocket, waitFor } from '@parking-realtime/testing';
 import t from 'tap';
 import { startStack } from '@parking-realtime/local-stack';
+import { postEventTo } from './support/post-event.js';
 
 // `REDIS_CLUSTER=3 npm start`: the local stack on its own Redis Cluster
 // (3 masters, 1 replica each), walked through as the README does, through nginx.
@@ -45,12 +46,7 @@ async function openSocket(userId: number): Promise<TestSocket> {
 }
 
 async function postEvent(tag: string, event: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${stack.url}/api/events/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ message: tag, ...event, data: { tag } }),
-  });
-  if (res.status !== 202) throw new Error(`event via nginx: ${res.status} ${await res.text()}`);
+  await postEventTo(stack.url, `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, { message: tag, ...event, data: { tag } });
 }
 
 /** Where user 1's client is in each stream, from `subscribed` and every notification, as an app's client keeps it. */

@@ -4,6 +4,7 @@ import t from 'tap';
 // The browser client, by path (e2e does not depend on the published package).
 import { NotificationClient } from '../../clients/web/src/index.js';
 import { startStack } from '@parking-realtime/local-stack';
+import { postEventTo } from './support/post-event.js';
 
 // GET /api/notifications/ through nginx, on every service as its own process: what the
 // sockets got is what the endpoint serves, for its user only.
@@ -35,12 +36,7 @@ async function openSocket(userId: number): Promise<{ socket: TestSocket; positio
 }
 
 async function postEvent(event: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${stack.url}/api/events/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
-    body: JSON.stringify(event),
-  });
-  if (res.status !== 202) throw new Error(`event via nginx: ${res.status} ${await res.text()}`);
+  await postEventTo(stack.url, `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, event);
 }
 
 const getNotifications = (query: string, authorization?: string) =>

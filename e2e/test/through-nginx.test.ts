@@ -12,6 +12,7 @@ import {
 } from '@parking-realtime/testing';
 import t from 'tap';
 import { startStack, testNginxConfig } from '@parking-realtime/local-stack';
+import { postEventTo } from './support/post-event.js';
 
 const JWT_SECRET = 'nginx-jwt-secret-that-is-long-enough-0123';
 const SERVICE_JWT_SECRET = 'nginx-service-secret-long-enough-01234567';
@@ -47,12 +48,7 @@ async function openSocket(userId: number, resume: ResumeFields = {}): Promise<Te
 }
 
 async function postEvent(event: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${stack.url}/api/events/`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, 'content-type': 'application/json' },
-    body: JSON.stringify(event),
-  });
-  if (res.status !== 202) throw new Error(`event via nginx: ${res.status} ${await res.text()}`);
+  await postEventTo(stack.url, `Bearer ${serviceJwt(SERVICE_JWT_SECRET)}`, event);
 }
 
 async function openConnections(port: number): Promise<number> {
