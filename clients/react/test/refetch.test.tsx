@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type NotificationFrame, NotificationsResponse, type StreamName } from '@parking-realtime/protocol';
 import type { CatchUp, HistoryGap } from '@parking-realtime/web';
-import { answerWithPositions, notifyIn, ScriptedNotifier, sendResumeGap } from '@parking-realtime/testing';
+import { answerWithPositions, clockTimers, notifyIn, ScriptedNotifier, sendResumeGap } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t from 'tap';
 import { Compile } from 'typebox/compile';
@@ -50,11 +50,7 @@ function options(overrides: Partial<UseNotificationsOptions> = {}): UseNotificat
     notificationsUrl,
     types: ['reservation'],
     WebSocket: WebSocket as never,
-    timers: {
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (handle) => clock.clearTimeout(handle as never),
-      now: () => clock.now,
-    },
+    timers: clockTimers(clock),
     random: () => 0.999,
     window: null,
     document: null,

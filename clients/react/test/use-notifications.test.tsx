@@ -1,6 +1,6 @@
 import { inAct, renderHook } from './support/render.js';
 import type { ResumeGap } from '@parking-realtime/web';
-import { answerWithPositions, notifyIn, ScriptedNotifier, sendResumeGap } from '@parking-realtime/testing';
+import { answerWithPositions, clockTimers, notifyIn, ScriptedNotifier, sendResumeGap } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t from 'tap';
 import WebSocket from 'ws';
@@ -17,11 +17,7 @@ function setup(overrides: Partial<UseNotificationsOptions> = {}) {
     getJwt: () => 'jwt-1',
     baseUrl: server.baseUrl,
     WebSocket: WebSocket as never,
-    timers: {
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (handle) => clock.clearTimeout(handle as never),
-      now: () => clock.now,
-    },
+    timers: clockTimers(clock),
     random: () => 0.999,
     ...overrides,
   };

@@ -1,5 +1,5 @@
 import type { NotificationFrame, NotificationsResponse, StreamPositions } from '@parking-realtime/protocol';
-import { answerWithPositions, type ScriptedConnection, ScriptedNotifier, sendResumeGap, simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
+import { answerWithPositions, clockTimers, type ScriptedConnection, ScriptedNotifier, sendResumeGap, simpleJwtAccessToken, startRedis } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
@@ -66,11 +66,7 @@ function setup(t: Test, options: Partial<NotificationClientOptions> = {}) {
     notificationsUrl: `${authTokenUrl}/api/notifications/`,
     types: ['reservation'],
     WebSocket: WebSocket as never,
-    timers: {
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (handle) => clock.clearTimeout(handle as never),
-      now: () => clock.now,
-    },
+    timers: clockTimers(clock),
     random: () => 0.999,
     window: null,
     document: null,

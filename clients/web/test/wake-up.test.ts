@@ -1,4 +1,4 @@
-import { ScriptedNotifier } from '@parking-realtime/testing';
+import { clockTimers, ScriptedNotifier } from '@parking-realtime/testing';
 import { createClock } from '@sinonjs/fake-timers';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
@@ -46,11 +46,7 @@ async function setup(t: Test, options: Partial<NotificationClientOptions> = {}) 
     getJwt: () => `jwt-${++jwtCalls}`,
     baseUrl: server.baseUrl,
     WebSocket: WebSocket as never,
-    timers: {
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (handle) => clock.clearTimeout(handle as never),
-      now: () => clock.now,
-    },
+    timers: clockTimers(clock),
     random: () => 0.999,
     window,
     document,

@@ -9,3 +9,4 @@ export * from './scripted-notifier.js';
 export * from './stream-frames.js';
 export * from './tcp-gate.js';
 export * from './oversized-frames.js';
+export * from './clock-timers.js';
