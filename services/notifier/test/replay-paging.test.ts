@@ -240,14 +240,15 @@ t.test('closing the socket mid-replay stops the replay: no page is read after it
 t.test('a page read that fails mid-replay closes the socket with 4010, after a prefix of the stream and nothing live', async (t) => {
   const user = 'pager-fail';
   const { own, missed, socket } = await stalledReplay(user);
-  // The next page read fails (WRONGTYPE), as a broken or unreachable Redis would.
-  await notifier.writer.del(historyKey(own.channel));
+  // The next page read fails (WRONGTYPE), as a broken or unreachable Redis would. One SET
+  // replaces the stream at once: a DEL before it would let a read in between find no stream
+  // (a stream begun again, not a failure) and the replay would go on.
   await notifier.writer.set(historyKey(own.channel), 'not a stream');
   // Live notifications that reach the socket now must never be sent: there would be a gap before them.
   const live = notificationBody({ type: 'reservation', message: 'live', data: {}, created_at: new Date().toISOString() });
   await notifier.writer.publish(own.channel, notificationFrameText(`${Date.now() + 60_000}-0`, own.stream, 'e', live));
   socket.ws.resume();
-  const { code } = await socket.closed;
+  const { code } = await socket.closedWithin(20_000);
   t.equal(code, 4010, 'closed with resync');
   const got = notificationsIn(socket.received, own.stream);
   t.ok(got.length > 0 && got.length < missed.length, `${got.length} of ${missed.length} replayed before the failure`);
@@ -265,7 +266,7 @@ t.test('a client that stops reading mid-replay is cut off (4008) once live notif
   await publishMany(notifier, 600, () => own, 'live', KB2);
   await waitFor(async () => (await metrics()) > droppedBefore || null, 5000, 'the slow consumer to be cut off');
   socket.ws.resume();
-  const { code } = await socket.closed;
+  const { code } = await socket.closedWithin(20_000);
   t.equal(code, 4008, 'closed as a slow consumer');
   const ended = await notifier.replayEnded(user);
   t.equal(ended.ended, 'stopped');

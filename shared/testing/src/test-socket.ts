@@ -86,7 +86,7 @@ export class TestSocket {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; received: ${JSON.stringify(this.received)}`));
+        reject(new Error(`no matching frame within ${timeoutMs} ms; ${this.lastReceived()}`));
       }, timeoutMs);
       const done = (f: Frame) => {
         clearTimeout(timer);
@@ -117,8 +117,27 @@ export class TestSocket {
     return this.received.filter((f) => f.type === 'notification');
   }
 
+  /** The server's close, or a rejection naming what came last if it has not closed within `timeoutMs`. */
+  closedWithin(timeoutMs: number): Promise<{ code: number; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms; ${this.lastReceived()}`)), timeoutMs);
+    });
+    return Promise.race([this.closed, late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Closes from this side. A paused socket is resumed first: the server's close
+   * frame may wait behind frames it has not read, and the handshake needs them read.
+   */
   close(): Promise<{ code: number; reason: string }> {
+    if (this.ws.isPaused) this.ws.resume();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
     return this.closed;
+  }
+
+  /** A failed wait's diagnosis: how many frames came, and the last few (a replay can bring thousands). */
+  private lastReceived(): string {
+    return `received ${this.received.length} frames, the last: ${JSON.stringify(this.received.slice(-5))}`;
   }
 }
