@@ -129,7 +129,7 @@ t.test('WebSocket: invalid UTF-8 in a text frame closes that socket only (1007)'
   const socket = await TestSocket.connect(wsUrl(await cluster.wsToken('utf8')));
   const other = await TestSocket.connect(wsUrl(await cluster.wsToken('utf8-other')));
   socket.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
-  t.equal((await socket.closed).code, 1007);
+  t.equal((await socket.closedWithin(20_000)).code, 1007);
   other.send({ type: 'ping' });
   t.same(await other.nextOfType('pong'), { type: 'pong' });
   await other.close();
@@ -141,7 +141,7 @@ t.test('WebSocket: a frame far past the limit (10,000 types, 10 MB) is closed wi
   for (const [what, frame] of oversizedFrames()) {
     const socket = await TestSocket.connect(wsUrl(await cluster.wsToken('huge')));
     socket.ws.send(frame);
-    t.equal((await socket.closed).code, 1009, what);
+    t.equal((await socket.closedWithin(20_000)).code, 1009, what);
   }
   other.send({ type: 'ping' });
   t.same(await other.nextOfType('pong'), { type: 'pong' });

@@ -80,7 +80,7 @@ t.test('resume while events keep arriving: no gap, no duplicate', async (t) => {
   // Drop the connection after some arrive, then resume from the last one seen.
   for (let i = 0; i < 30; i++) received.push(await socket.next(tagged('stream'), 10_000));
   socket.ws.terminate();
-  await socket.closed;
+  await socket.closedWithin(20_000);
   t.ok(sending, 'events were still being sent when the client came back');
   socket = await connect('r3', ['reservation'], received.at(-1)!.id as string);
   await sender;

@@ -159,7 +159,7 @@ t.test('a history read that fails sends the client away to resume again, never l
   t.teardown(() => redis.del(historyKey(userHistory('pos-5'))));
   const socket = await connect('pos-5');
   socket.send({ type: 'subscribe', notification_types: ['reservation'], last_id: `${Date.now() - MINUTE}-0` });
-  const { code } = await socket.closed;
+  const { code } = await socket.closedWithin(20_000);
   t.equal(code, 4010, 'closed with resync');
   t.notOk(socket.received.some((f) => f.type === 'subscribed' || f.type === 'notification'), 'nothing was sent as if live');
 });

@@ -63,7 +63,7 @@ t.test('a client that reads nothing is cut off at the cap (4008); the others kee
   }
   t.ok(sent * pad.length > MAX_BUFFERED, `cut off after ${sent} notifications of 8 KiB`);
   rawSocket(slow).resume();
-  const closed = await slow.closed;
+  const closed = await slow.closedWithin(20_000);
   t.equal(closed.code, 4008, 'told why: slow consumer');
   t.ok(slow.notifications().length < sent, 'it did not get everything (it will resume)');
   t.equal(fast.notifications().length, sent, 'the fast one got every notification');
@@ -88,7 +88,7 @@ t.test('after Redis comes back, every socket is asked to resume (4010); readyz s
   await redisServer.kill();
   await waitFor(async () => (await inject('/readyz')).statusCode === 503, 5000, 'readyz to report the outage');
   await redisServer.restart();
-  const closed = await before.closed;
+  const closed = await before.closedWithin(20_000);
   t.equal(closed.code, 4010, 'told to resume');
   await waitFor(async () => (await inject('/readyz')).statusCode === 200, 10_000, 'readyz to recover');
   const after = await connect('r1');

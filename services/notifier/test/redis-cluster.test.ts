@@ -76,6 +76,6 @@ t.test('a disconnect through the sharded control channel closes the user\'s sock
   const socket = await connect('n-gone');
   await socket.subscribe(['reservation']);
   t.ok((await disconnectUser(redis, 'n-gone')).notifiers >= 1, 'a notifier heard it');
-  const { code } = await socket.closed;
+  const { code } = await socket.closedWithin(20_000);
   t.equal(code, CloseCode.revoked);
 });

@@ -55,10 +55,10 @@ t.test('a socket whose token was checked before the disconnect, and admitted aft
   const upgrading = TestSocket.connect(url(token));
   await checked;
   await disconnectUser(redis, 'd2');
-  t.equal((await earlier.closed).code, CloseCode.revoked, 'the notifier heard the disconnect');
+  t.equal((await earlier.closedWithin(20_000)).code, CloseCode.revoked, 'the notifier heard the disconnect');
   commandGate.release();
   const late = await upgrading;
-  t.equal((await late.closed).code, CloseCode.revoked, 'the late socket is closed as soon as it is admitted');
+  t.equal((await late.closedWithin(20_000)).code, CloseCode.revoked, 'the late socket is closed as soon as it is admitted');
 });
 
 t.test('a notifier whose subscriber was reconnecting during a disconnect closes the user\'s sockets once it is back', async (t) => {
@@ -70,7 +70,7 @@ t.test('a notifier whose subscriber was reconnecting during a disconnect closes 
   t.equal(result.notifiers, 0, 'no notifier heard the control message');
   subscriberGate.heal();
   await waitUntilReady(subscriberRedis, 10_000);
-  t.equal((await target.closed).code, CloseCode.revoked, 'closed from the mark, read once the subscriber was back');
+  t.equal((await target.closedWithin(20_000)).code, CloseCode.revoked, 'closed from the mark, read once the subscriber was back');
   bystander.send({ type: 'ping' });
   t.same(await bystander.nextOfType('pong'), { type: 'pong' }, 'another user keeps their socket');
   await bystander.close();
@@ -86,7 +86,7 @@ t.test('many upgrades racing one disconnect: every socket with a token issued be
     try {
       const socket = await TestSocket.connect(url(token));
       if (++opened === issued.length / 4) disconnected = disconnectUser(redis, user);
-      return (await socket.closed).code;
+      return (await socket.closedWithin(20_000)).code;
     } catch (err) {
       return (err as { status?: number }).status ?? -1;
     }
