@@ -6,6 +6,15 @@ interface NodeSample {
   role: 'master' | 'replica';
   /** `used_cpu_sys` + `used_cpu_user`, in seconds, since the node started. */
   cpuSeconds: number;
+  /** `INFO commandstats`: calls and µs inside each command (a script's commands count under EVALSHA), since the node started. */
+  commands: Map<string, { calls: number; usec: number }>;
+}
+
+/** What Redis spent in one command, summed over the nodes, per event (as `NodeCpu.us`). */
+export interface CommandCost {
+  command: string;
+  calls: number;
+  us: number;
 }
 
 /** What one node spent between two samples. */
@@ -26,6 +35,8 @@ export interface RedisCpu {
   replicas: number;
   /** The highest `busyPercent` of any node: how near one Redis core is to full. */
   busiestPercent: number;
+  /** The commands Redis spent most time in, most first (their µs exclude parsing and writing replies). */
+  commands: CommandCost[];
 }
 
 /**
@@ -66,17 +77,42 @@ export class RedisCpuMeter {
   private sample(): Promise<NodeSample[]> {
     return Promise.all(
       this.connections.map(async ({ port, redis }) => {
-        const [cpu, replication] = await Promise.all([redis.info('cpu'), redis.info('replication')]);
+        const [cpu, replication, stats] = await Promise.all([redis.info('cpu'), redis.info('replication'), redis.info('commandstats')]);
         const field = (text: string, name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
         const cpuSeconds = Number(field(cpu, 'used_cpu_sys')) + Number(field(cpu, 'used_cpu_user'));
         if (!Number.isFinite(cpuSeconds)) throw new Error(`no used_cpu_sys/used_cpu_user in INFO cpu of port ${port}`);
-        return { port, role: field(replication, 'role') === 'slave' ? 'replica' : 'master', cpuSeconds } satisfies NodeSample;
+        const commands = new Map<string, { calls: number; usec: number }>();
+        for (const [, command, calls, usec] of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+          commands.set(command!, { calls: Number(calls), usec: Number(usec) });
+        }
+        return { port, role: field(replication, 'role') === 'slave' ? 'replica' : 'master', cpuSeconds, commands } satisfies NodeSample;
       }),
     );
   }
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The commands shown per step: enough to account for nearly all of a step's time. */
+const TOP_COMMANDS = 8;
+
+function commandCosts(before: NodeSample[], after: NodeSample[], units: number): CommandCost[] {
+  const spentIn = new Map<string, { calls: number; usec: number }>();
+  for (const [i, a] of after.entries()) {
+    for (const [command, now] of a.commands) {
+      const then = before[i]!.commands.get(command) ?? { calls: 0, usec: 0 };
+      const sum = spentIn.get(command) ?? { calls: 0, usec: 0 };
+      spentIn.set(command, { calls: sum.calls + now.calls - then.calls, usec: sum.usec + now.usec - then.usec });
+    }
+  }
+  const per = Math.max(units, 1e-9);
+  return [...spentIn]
+    .filter(([, c]) => c.calls > 0)
+    .sort(([, x], [, y]) => y.usec - x.usec)
+    .slice(0, TOP_COMMANDS)
+    .map(([command, c]) => ({ command, calls: round2(c.calls / per), us: round1(c.usec / per) }));
+}
 
 function spent(before: NodeSample[], after: NodeSample[], wallSeconds: number, units: number): RedisCpu {
   const nodes = after.map((a, i): NodeCpu => {
@@ -86,5 +122,12 @@ function spent(before: NodeSample[], after: NodeSample[], wallSeconds: number, u
   // Masters first, then replicas, each in port order: the same node keeps its column across steps.
   nodes.sort((x, y) => (x.role === y.role ? x.port - y.port : x.role === 'master' ? -1 : 1));
   const sum = (role?: NodeCpu['role']) => round1(nodes.filter((n) => !role || n.role === role).reduce((s, n) => s + n.us, 0));
-  return { nodes, total: sum(), masters: sum('master'), replicas: sum('replica'), busiestPercent: Math.max(...nodes.map((n) => n.busyPercent)) };
+  return {
+    nodes,
+    total: sum(),
+    masters: sum('master'),
+    replicas: sum('replica'),
+    busiestPercent: Math.max(...nodes.map((n) => n.busyPercent)),
+    commands: commandCosts(before, after, units),
+  };
 }

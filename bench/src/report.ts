@@ -60,6 +60,17 @@ export function redisCpuTables(results: Result[]): string {
     const each = (role: 'master' | 'replica') => cpu.nodes.filter((n) => n.role === role).map((n) => n.us).join(' / ') || '—';
     out.push(`| ${r.scenario} | ${paramsKey(r)} | ${r.system} | ${cpu.total} | ${cpu.masters} | ${cpu.replicas} | ${each('master')} | ${each('replica')} | ${cpu.busiestPercent} |`);
   }
+  out.push(
+    '',
+    '### Redis time by command (calls and µs inside the command, per event; a script counts as its EVALSHA)',
+    '',
+    '| scenario | params | system | commands |',
+    '| --- | --- | --- | --- |',
+  );
+  for (const r of rows) {
+    const commands = r.redis!.commands.map((c) => `${c.command} ${c.calls}× ${c.us} µs`).join(', ');
+    out.push(`| ${r.scenario} | ${paramsKey(r)} | ${r.system} | ${commands} |`);
+  }
   return `${out.join('\n')}\n`;
 }
 

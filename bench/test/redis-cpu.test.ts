@@ -26,6 +26,10 @@ t.test('one Redis: its CPU per write is counted on the one master', async (t) =>
   t.equal(cpu.masters, cpu.total, 'all of it on the master');
   t.equal(cpu.replicas, 0);
   t.ok(cpu.busiestPercent > 0 && cpu.busiestPercent <= 100, `busy ${cpu.busiestPercent}% of a core`);
+  const set = cpu.commands.find((c) => c.command === 'set');
+  t.equal(cpu.commands[0]?.command, 'set', 'SET is where the time went');
+  t.equal(set?.calls, 1, 'one SET per write');
+  t.ok(set!.us > 0 && set!.us <= cpu.total, `inside it, part of the CPU per write (${set?.us} of ${cpu.total} µs)`);
 });
 
 t.test('a cluster: writes spread over every master, and the replicas pay to follow', async (t) => {
