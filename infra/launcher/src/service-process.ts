@@ -24,7 +24,9 @@ export const serviceScript = (name: ServiceName) => `services/${name}/src/main.t
 
 /**
  * Runs a service from its TypeScript source as a separate process, with PORT=0,
- * and resolves once it logs the address it listens on.
+ * and resolves once it listens (the address it logs) and its `/readyz` answers
+ * 200: a service listens before its Redis connection is up, and until then it
+ * answers 503 (the token endpoint at once: its connection fails fast).
  */
 export function startService(
   name: ServiceName,
@@ -33,7 +35,7 @@ export function startService(
   /** Also copy the service's output to this process' stdout (the local stack does). */
   echo = false,
 ): Promise<ServiceProcess> {
-  return startNodeProcess({ name, script: serviceScript(name), env, timeoutMs, echo });
+  return startNodeProcess({ name, script: serviceScript(name), env, timeoutMs, echo, readyPath: '/readyz' });
 }
 
 export interface NodeProcessOptions {
@@ -56,6 +58,8 @@ export interface NodeProcessOptions {
    * before its `/readyz` says it can serve.
    */
   readyWhen?: { port: number; path: string };
+  /** For processes on PORT=0: once the listening line gives the port, ready only when `GET readyPath` also answers 200. */
+  readyPath?: string;
   /** Aborted before the process is ready: it is killed, and the start fails once it has exited. */
   signal?: AbortSignal;
 }
@@ -70,7 +74,7 @@ const READY_REQUEST_TIMEOUT_MS = 2000;
  * fails (timeout, abort, exit) rejects only after the process has exited.
  */
 export function startNodeProcess(options: NodeProcessOptions): Promise<ServiceProcess> {
-  const { name, env, timeoutMs = 20_000, echo = false, readyWhen, signal } = options;
+  const { name, env, timeoutMs = 20_000, echo = false, readyWhen, readyPath, signal } = options;
   const nodeArgv = [...(options.nodeArgs ?? []), '--conditions=pr-source', '--import', 'tsx', options.script];
   const [command, ...args] = options.wrapper?.length ? [...options.wrapper, process.execPath, ...nodeArgv] : [process.execPath, ...nodeArgv];
   if (signal?.aborted) return Promise.reject(new Error(`${name}: start aborted`));
@@ -130,23 +134,24 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
         },
       });
     };
-    if (readyWhen) {
-      const url = `http://127.0.0.1:${readyWhen.port}`;
-      const poll = async () => {
-        while (!settled && !hasExited()) {
-          const ok = await fetch(`${url}${readyWhen.path}`, { signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS) }).then(
-            async (r) => {
-              await r.arrayBuffer();
-              return r.ok;
-            },
-            () => false,
-          );
-          if (ok && !hasExited()) return ready(url, readyWhen.port);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
-      void poll();
-    }
+    // Asks `path` until it answers 200 (then ready) or the start has failed.
+    let polling = false;
+    const pollUntilReady = async (url: string, port: number, path: string) => {
+      if (polling) return;
+      polling = true;
+      while (!settled && !hasExited()) {
+        const ok = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS) }).then(
+          async (r) => {
+            await r.arrayBuffer();
+            return r.ok;
+          },
+          () => false,
+        );
+        if (ok && !hasExited()) return ready(url, port);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    if (readyWhen) void pollUntilReady(`http://127.0.0.1:${readyWhen.port}`, readyWhen.port, readyWhen.path);
     child.stderr?.on('data', (chunk: Buffer) => {
       raw += chunk.toString();
       if (echo) process.stderr.write(chunk);
@@ -168,7 +173,8 @@ export function startNodeProcess(options: NodeProcessOptions): Promise<ServicePr
         }
         logs.push(entry);
         const match = !readyWhen && typeof entry.msg === 'string' && /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(entry.msg);
-        if (match) ready(match[1]!, Number(match[2]));
+        if (match && readyPath) void pollUntilReady(match[1]!, Number(match[2]), readyPath);
+        else if (match) ready(match[1]!, Number(match[2]));
       }
     });
     exited.then(({ code, signal }) => fail(`${name} exited (${code ?? signal}) before it was ready:\n${raw}`));

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { freePort } from '../src/free-port.js';
 import { startRedisServer } from '../src/redis-server.js';
+import { startService } from '../src/service-process.js';
 import { startTopology } from '../src/topology.js';
+import { waitFor } from '../src/wait-for.js';
 
 // The topology `npm start`, the e2e tests and the bench run: real redis-server and service
 // processes, each ready on its /readyz, and after stop() not one of them left.
@@ -118,4 +120,35 @@ t.test('given a Redis by URL, the topology starts none and leaves it running at 
   t.equal(await readyz(topology.notifiers[0]!.url), 200);
   await topology.stop();
   t.equal(await redisPid(redis.url).then(running), true, 'the given Redis still runs');
+});
+
+t.test('startService resolves once the service answers 200 on /readyz, not when it listens', async (t) => {
+  const redis = await startRedisServer();
+  // Redis behind a gate that refuses connections until it opens: the service listens, unready.
+  let open = false;
+  const gate = createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = connect(redis.port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  const port = await freePort();
+  let started = false;
+  const starting = startService('auth-token', { ...env, REDIS_URL: `redis://127.0.0.1:${(gate.address() as AddressInfo).port}`, PORT: String(port) });
+  void starting.then(() => {
+    started = true;
+  });
+  t.teardown(async () => {
+    await (await starting.catch(() => undefined))?.kill();
+    gate.close();
+    await redis.stop();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(() => readyz(url).then((status) => status === 503, () => false), 15_000, 'auth-token to listen, unready');
+  t.equal(started, false, 'listening and answering 503 is not started');
+  open = true;
+  const service = await starting;
+  t.equal(await readyz(service.url), 200, 'started: ready');
 });
