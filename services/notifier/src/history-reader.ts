@@ -1,5 +1,5 @@
 import { notificationFrameText, type StreamName } from '@parking-realtime/protocol';
-import { channelOfStream, type HistoryPosition, type HistoryRead, type RedisClient, readStreamHistory } from '@parking-realtime/redis';
+import { channelOfStream, type HistoryPosition, type HistoryRead, type RedisClient, readStreamHistory, readStreamPositions } from '@parking-realtime/redis';
 
 /**
  * Entries read from one stream per script call. A replay holds one page per
@@ -130,8 +130,9 @@ async function readPage(redis: RedisClient, channel: string, after: ResumeFrom |
 /**
  * Reads each of a user's streams: where it stands, and when `from` gives a
  * position in it, the first page of what was missed since (never older than
- * `maxAgeMs`). Each stream is read on its own (on a cluster its keys share a
- * slot; different streams do not), all at once.
+ * `maxAgeMs`). A stream with a position is read on its own (on a cluster its
+ * keys share a slot; different streams do not); those read only for where
+ * they stand are read together, without a script. All at once.
  */
 export async function readStreams(
   redis: RedisClient,
@@ -141,12 +142,19 @@ export async function readStreams(
   maxAgeMs: number,
   maxFrames: number,
 ): Promise<StreamReplay[]> {
-  return Promise.all(
-    streams.map(async (stream) => {
-      const channel = channelOfStream(userId, stream);
-      const start = from(stream);
-      const first = await readPage(redis, channel, start, maxAgeMs, Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1));
-      return new StreamReplay(redis, stream, channel, start, maxAgeMs, maxFrames, first);
-    }),
-  );
+  const count = Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1);
+  const replay = (stream: StreamName, start: ResumeFrom | undefined, first: PageRead) =>
+    new StreamReplay(redis, stream, channelOfStream(userId, stream), start, maxAgeMs, maxFrames, first);
+  const standing = streams.filter((stream) => !from(stream));
+  const [positions, resumed] = await Promise.all([
+    standing.length > 0 ? readStreamPositions(redis, standing.map((stream) => channelOfStream(userId, stream))) : [],
+    Promise.all(
+      streams
+        .filter((stream) => from(stream))
+        .map(async (stream) => replay(stream, from(stream), await readPage(redis, channelOfStream(userId, stream), from(stream), maxAgeMs, count))),
+    ),
+  ]);
+  const stood = standing.map((stream, i) => replay(stream, undefined, { ...positions[i]!, gap: false, entries: [], count: 0 }));
+  // In the order asked for.
+  return streams.map((stream) => (stood.find((r) => r.stream === stream) ?? resumed.find((r) => r.stream === stream))!);
 }

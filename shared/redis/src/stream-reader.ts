@@ -1,6 +1,7 @@
+import { Cluster } from 'ioredis';
 import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
-import { epochKey, historyKey } from './redis-names.js';
+import { epochKey, historyKey, slotGroupOf } from './redis-names.js';
 
 /** Reads a stream's epoch, tip and a page of its history, atomically; the file's header is the contract. */
 const READ_SCRIPT = new LuaScript('readStreamHistory', new URL('./read-stream.lua', import.meta.url), 2);
@@ -79,3 +80,53 @@ function bodyOf(fields: string[]): string {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'b') return fields[i + 1]!;
   return '';
 }
+
+/** Where a stream stands: what readStreamHistory reports with `count` 0. */
+export type StreamPosition = Pick<HistoryRead, 'epoch' | 'tip'>;
+
+/**
+ * Where the stream on each of `channels` stands, as readStreamHistory with
+ * `count` 0 would say, without a script: one MULTI of TIME and, per stream,
+ * GET of its epoch and XINFO STREAM for its tip. A script call costs Redis
+ * several times the commands it runs, and a subscribe that resumes nothing
+ * needs only this (a connection storm makes one per new socket). One
+ * transaction per slot group on a cluster (a user's streams share one; each
+ * broadcast stream has its own), else one for all: each is atomic, so an
+ * epoch and a tip always belong together. Rejects if Redis does.
+ */
+export async function readStreamPositions(redis: RedisClient, channels: readonly string[]): Promise<StreamPosition[]> {
+  const groups = new Map<string, number[]>();
+  for (const [i, channel] of channels.entries()) {
+    const group = redis instanceof Cluster ? slotGroupOf(historyKey(channel)) : '';
+    groups.set(group, [...(groups.get(group) ?? []), i]);
+  }
+  const positions: StreamPosition[] = new Array(channels.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const transaction = redis.multi().time();
+      for (const i of indexes) transaction.get(epochKey(channels[i]!)).xinfo('STREAM', historyKey(channels[i]!));
+      const replies = await transaction.exec();
+      if (!replies) throw new Error('readStreamPositions: the transaction was aborted');
+      const [timeError, time] = replies[0]!;
+      if (timeError) throw timeError;
+      const [seconds, micros] = time as [string, string];
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      for (const [k, i] of indexes.entries()) {
+        const [epochError, epoch] = replies[1 + 2 * k]!;
+        const [infoError, info] = replies[2 + 2 * k]!;
+        if (epochError) throw epochError;
+        // A stream that does not exist: its tip is just below any id it could hand out from now on.
+        if (infoError && !/no such key/i.test(infoError.message)) throw infoError;
+        positions[i] = { epoch: (epoch as string | null) ?? '', tip: infoError ? `${now - 1}-0` : lastGeneratedId(info as unknown[]) };
+      }
+    }),
+  );
+  return positions;
+}
+
+/** XINFO STREAM's `last-generated-id` (its reply is a flat list of names and values). */
+function lastGeneratedId(info: unknown[]): string {
+  for (let i = 0; i + 1 < info.length; i += 2) if (info[i] === 'last-generated-id') return info[i + 1] as string;
+  throw new Error('XINFO STREAM without last-generated-id');
+}
+

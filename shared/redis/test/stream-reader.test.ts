@@ -1,9 +1,9 @@
 import { compareNotificationIds } from '@parking-realtime/protocol';
-import { startRedis } from '@parking-realtime/testing';
-import t from 'tap';
-import { createRedis } from '../src/redis.js';
-import { epochKey, historyKey, userChannel } from '../src/redis-names.js';
-import { EPOCH_UNKNOWN, type HistoryReadOptions, prepareStreamReads, readStreamHistory } from '../src/stream-reader.js';
+import { startRedis, startRedisCluster } from '@parking-realtime/testing';
+import t, { type Test } from 'tap';
+import { createRedis, type RedisClient } from '../src/redis.js';
+import { broadcastChannel, epochKey, historyKey, userChannel } from '../src/redis-names.js';
+import { EPOCH_UNKNOWN, type HistoryReadOptions, prepareStreamReads, readStreamHistory, readStreamPositions, type StreamPosition } from '../src/stream-reader.js';
 
 // Streams are written here as event-ingest's publish-notifications.lua lays
 // them out (field `t` the type, `b` the frame body; the epoch key holds the
@@ -207,4 +207,60 @@ t.test('on an auto-pipelining connection: prepared, reads share a turn with othe
   t.same(neighbour, { status: 'fulfilled', value: 'before' }, 'the unprepared connection goes on serving');
   t.equal(refused.status, 'rejected');
   t.match(String((refused as PromiseRejectedResult).reason), /prepareStreamReads/, 'the refusal says what to do');
+});
+
+/**
+ * Streams in every state a position read can find, with the position the script's
+ * count-0 read gives each (`expected`): missing, as first written, with its newest
+ * entry deleted (the tip stays past it), and begun again in another epoch.
+ */
+async function streamsInEveryState(client: RedisClient, channels: string[]): Promise<StreamPosition[]> {
+  const [missing, written, deleted, again] = channels as [string, string, string, string];
+  await client.del(historyKey(missing), epochKey(missing));
+  for (const channel of [written, deleted, again]) {
+    const first = await client.xadd(historyKey(channel), '*', 'b', 'one');
+    await client.set(epochKey(channel), first!);
+    await client.xadd(historyKey(channel), '*', 'b', 'two');
+  }
+  const newest = await client.xrevrange(historyKey(deleted), '+', '-', 'COUNT', 1);
+  await client.xdel(historyKey(deleted), newest[0]![0]);
+  await client.del(historyKey(again));
+  const restarted = await client.xadd(historyKey(again), '*', 'b', 'three');
+  await client.set(epochKey(again), restarted!);
+  return Promise.all(channels.map(async (channel) => {
+    const { epoch, tip } = await readStreamHistory(client, channel, { after: undefined, maxAgeMs: MAX_AGE, count: 0 });
+    return { epoch, tip };
+  }));
+}
+
+/** Equal positions, but a missing stream's tip is a moment, read at two moments: only its epoch and that it is a time just now. */
+function samePositions(t: Test, got: StreamPosition[], expected: StreamPosition[]): void {
+  t.same(got.slice(1), expected.slice(1), 'existing streams: the same epoch and tip as the script reads');
+  t.equal(got[0]!.epoch, '', 'a missing stream: no epoch');
+  const [ms] = got[0]!.tip.split('-').map(Number);
+  t.ok(Math.abs(ms! - Date.now()) < MINUTE && got[0]!.tip.endsWith('-0'), `a missing stream: a tip just below now (${got[0]!.tip})`);
+}
+
+t.test('readStreamPositions: where each stream stands, as the script says it with count 0, in one transaction without a script', async (t) => {
+  const channels = [freshChannel(), freshChannel(), freshChannel(), freshChannel()];
+  const expected = await streamsInEveryState(redis, channels);
+  const scriptsBefore = Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0);
+  const got = await readStreamPositions(redis, channels);
+  const stats = await redis.info('commandstats');
+  t.equal(Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1] ?? 0), scriptsBefore, 'no script ran');
+  samePositions(t, got, expected);
+  t.same(await readStreamPositions(redis, []), [], 'no streams: nothing read');
+});
+
+t.test('readStreamPositions on a Redis Cluster: a user\'s streams and the broadcasts, each slot group in its own transaction', async (t) => {
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
+  const client = prepareStreamReads(createRedis({ clusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { name: 'stream-reader-cluster' }));
+  t.teardown(async () => {
+    client.disconnect();
+    await cluster.stop();
+  });
+  // Three slot groups: the user's two streams share one; each broadcast stream has its own.
+  const channels = [userChannel('cluster-reader', 'reservation'), userChannel('cluster-reader', 'parking_lot'), broadcastChannel('reservation'), broadcastChannel('parking_lot')];
+  const expected = await streamsInEveryState(client, channels);
+  samePositions(t, await readStreamPositions(client, channels), expected);
 });
