@@ -45,7 +45,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     // A replica may take over however long it was cut off: a test kills masters on purpose.
     '--cluster-replica-validity-factor', '0',
   ];
-  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startRedisServer({ args, wrapper: options.wrapper })));
+  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startRedisServer({ args, wrapper: options.wrapper, clusterBus: true })));
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   try {
     await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);

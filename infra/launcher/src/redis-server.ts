@@ -27,6 +27,11 @@ export interface RedisServerOptions {
   wrapper?: string[];
   /** More `redis-server` arguments, such as cluster mode's. */
   args?: string[];
+  /**
+   * A cluster node: its cluster bus gets a free port of its own (`--cluster-port`),
+   * not Redis' default of the port + 10000, which nothing checked was free.
+   */
+  clusterBus?: boolean;
 }
 
 function assertRedisServerInstalled(): void {
@@ -44,6 +49,7 @@ function assertRedisServerInstalled(): void {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   assertRedisServerInstalled();
   const port = await freePort();
+  const busPort = options.clusterBus ? await freePort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'pr-redis-'));
   let child: ChildProcess | undefined;
 
@@ -52,6 +58,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
       args.push('--appendonly', options.appendonly ? 'yes' : 'no');
       if (options.appendonly) args.push('--appendfsync', 'always');
+      if (busPort) args.push('--cluster-port', String(busPort));
       args.push(...(options.args ?? []));
       const [command, ...commandArgs] = [...(options.wrapper ?? []), 'redis-server', ...args];
       const proc = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
