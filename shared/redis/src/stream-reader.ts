@@ -5,11 +5,15 @@ import { epochKey, historyKey, slotGroupOf } from './redis-names.js';
 
 /** Reads a stream's epoch, tip and a page of its history, atomically; the file's header is the contract. */
 const READ_SCRIPT = new LuaScript('readStreamHistory', new URL('./read-stream.lua', import.meta.url), 2);
+/** Reads where several streams stand (epoch and tip), atomically; the file's header is the contract. */
+const POSITIONS_SCRIPT = new LuaScript('readStreamPositions', new URL('./stream-positions.lua', import.meta.url));
 
 type RawEntry = [id: string, fields: string[]];
 
 type ReadingRedis = RedisClient & {
   readStreamHistory(history: string, epoch: string, after: string, afterEpoch: string, maxAgeMs: number, count: number): Promise<[string, string, number, RawEntry[]]>;
+  /** Keys preceded by their count: a call's number of streams varies. */
+  readStreamPositions(numberOfKeys: number, ...keys: string[]): Promise<string[]>;
 };
 
 /** The epoch of a position that is a time, not a place in one stream (a resume by `last_id`): epochs are not checked. */
@@ -57,7 +61,7 @@ export interface HistoryRead {
  * (redis/ioredis#1931), and auth-token's connection auto-pipelines.
  */
 export function prepareStreamReads<R extends RedisClient>(redis: R): R {
-  return READ_SCRIPT.defineOn(redis);
+  return POSITIONS_SCRIPT.defineOn(READ_SCRIPT.defineOn(redis));
 }
 
 /**
@@ -86,15 +90,16 @@ export type StreamPosition = Pick<HistoryRead, 'epoch' | 'tip'>;
 
 /**
  * Where the stream on each of `channels` stands, as readStreamHistory with
- * `count` 0 would say, without a script: one MULTI of TIME and, per stream,
- * GET of its epoch and XINFO STREAM for its tip. A script call costs Redis
- * several times the commands it runs, and a subscribe that resumes nothing
- * needs only this (a connection storm makes one per new socket). One
- * transaction per slot group on a cluster (a user's streams share one; each
- * broadcast stream has its own), else one for all: each is atomic, so an
- * epoch and a tip always belong together. Rejects if Redis does.
+ * `count` 0 would say, in one script call for all of them (per slot group on
+ * a cluster: a user's streams share one, each broadcast stream has its own).
+ * A subscribe that resumes nothing needs only this, and a connection storm
+ * makes one per new socket: Redis spends about as much on running a script
+ * as on the commands in it, so one call, not one per stream. Each call is
+ * atomic: an epoch and a tip always belong together. Rejects if Redis does,
+ * or if the connection was not prepared (prepareStreamReads).
  */
 export async function readStreamPositions(redis: RedisClient, channels: readonly string[]): Promise<StreamPosition[]> {
+  if (!POSITIONS_SCRIPT.isDefinedOn(redis)) throw new Error('readStreamPositions: call prepareStreamReads() on this connection where the app is built');
   const groups = new Map<string, number[]>();
   for (const [i, channel] of channels.entries()) {
     const group = redis instanceof Cluster ? slotGroupOf(historyKey(channel)) : '';
@@ -103,30 +108,10 @@ export async function readStreamPositions(redis: RedisClient, channels: readonly
   const positions: StreamPosition[] = new Array(channels.length);
   await Promise.all(
     [...groups.values()].map(async (indexes) => {
-      const transaction = redis.multi().time();
-      for (const i of indexes) transaction.get(epochKey(channels[i]!)).xinfo('STREAM', historyKey(channels[i]!));
-      const replies = await transaction.exec();
-      if (!replies) throw new Error('readStreamPositions: the transaction was aborted');
-      const [timeError, time] = replies[0]!;
-      if (timeError) throw timeError;
-      const [seconds, micros] = time as [string, string];
-      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-      for (const [k, i] of indexes.entries()) {
-        const [epochError, epoch] = replies[1 + 2 * k]!;
-        const [infoError, info] = replies[2 + 2 * k]!;
-        if (epochError) throw epochError;
-        // A stream that does not exist: its tip is just below any id it could hand out from now on.
-        if (infoError && !/no such key/i.test(infoError.message)) throw infoError;
-        positions[i] = { epoch: (epoch as string | null) ?? '', tip: infoError ? `${now - 1}-0` : lastGeneratedId(info as unknown[]) };
-      }
+      const keys = indexes.flatMap((i) => [historyKey(channels[i]!), epochKey(channels[i]!)]);
+      const read = await (redis as ReadingRedis).readStreamPositions(keys.length, ...keys);
+      for (const [k, i] of indexes.entries()) positions[i] = { epoch: read[2 * k]!, tip: read[2 * k + 1]! };
     }),
   );
   return positions;
 }
-
-/** XINFO STREAM's `last-generated-id` (its reply is a flat list of names and values). */
-function lastGeneratedId(info: unknown[]): string {
-  for (let i = 0; i + 1 < info.length; i += 2) if (info[i] === 'last-generated-id') return info[i + 1] as string;
-  throw new Error('XINFO STREAM without last-generated-id');
-}
-
