@@ -121,10 +121,9 @@ interface PageRead extends HistoryRead {
   count: number;
 }
 
-/** A page after `after`; with no position, only where the stream stands (nothing before now is replayed). */
-async function readPage(redis: RedisClient, channel: string, after: ResumeFrom | undefined, maxAgeMs: number, count: number): Promise<PageRead> {
-  const pageCount = after ? count : 0;
-  return { ...(await readStreamHistory(redis, channel, { after, maxAgeMs, count: pageCount })), count: pageCount };
+/** A page after `after`. */
+async function readPage(redis: RedisClient, channel: string, after: ResumeFrom, maxAgeMs: number, count: number): Promise<PageRead> {
+  return { ...(await readStreamHistory(redis, channel, { after, maxAgeMs, count })), count };
 }
 
 /**
@@ -132,7 +131,7 @@ async function readPage(redis: RedisClient, channel: string, after: ResumeFrom |
  * position in it, the first page of what was missed since (never older than
  * `maxAgeMs`). A stream with a position is read on its own (on a cluster its
  * keys share a slot; different streams do not); those read only for where
- * they stand are read together, without a script. All at once.
+ * they stand are read together, by one script call. All at once.
  */
 export async function readStreams(
   redis: RedisClient,
@@ -143,18 +142,15 @@ export async function readStreams(
   maxFrames: number,
 ): Promise<StreamReplay[]> {
   const count = Math.min(REPLAY_PAGE_ENTRIES, maxFrames + 1);
-  const replay = (stream: StreamName, start: ResumeFrom | undefined, first: PageRead) =>
-    new StreamReplay(redis, stream, channelOfStream(userId, stream), start, maxAgeMs, maxFrames, first);
-  const standing = streams.filter((stream) => !from(stream));
-  const [positions, resumed] = await Promise.all([
-    standing.length > 0 ? readStreamPositions(redis, standing.map((stream) => channelOfStream(userId, stream))) : [],
-    Promise.all(
-      streams
-        .filter((stream) => from(stream))
-        .map(async (stream) => replay(stream, from(stream), await readPage(redis, channelOfStream(userId, stream), from(stream), maxAgeMs, count))),
-    ),
+  const planned = streams.map((stream) => ({ stream, channel: channelOfStream(userId, stream), start: from(stream) }));
+  const standing = planned.filter((p) => !p.start);
+  const [positions, firstPages] = await Promise.all([
+    standing.length > 0 ? readStreamPositions(redis, standing.map((p) => p.channel)) : [],
+    Promise.all(planned.map((p) => (p.start ? readPage(redis, p.channel, p.start, maxAgeMs, count) : undefined))),
   ]);
-  const stood = standing.map((stream, i) => replay(stream, undefined, { ...positions[i]!, gap: false, entries: [], count: 0 }));
-  // In the order asked for.
-  return streams.map((stream) => (stood.find((r) => r.stream === stream) ?? resumed.find((r) => r.stream === stream))!);
+  // Nothing is replayed from a stream read only for where it stands: an empty page of none asked for.
+  return planned.map(({ stream, channel, start }, i) => {
+    const first = firstPages[i] ?? { ...positions[standing.findIndex((p) => p.stream === stream)]!, gap: false, entries: [], count: 0 };
+    return new StreamReplay(redis, stream, channel, start, maxAgeMs, maxFrames, first);
+  });
 }
